@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// librdkafka 2.8.0 is built by scripts/bootstrap into this prefix; the rpath makes every
+// binary load it even when Debian's older librdkafka1 is installed too.
+let rdkafkaLibDir = "/opt/souk/librdkafka-2.8.0/lib"
+
+let package = Package(
+    name: "souk",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "souk", targets: ["souk"]),
+        .library(name: "Kafka", targets: ["Kafka"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", rdkafkaLibDir])]
+        ),
+        .executableTarget(
+            name: "souk",
+            dependencies: [
+                "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "KafkaIntegrationTests", dependencies: ["Kafka"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

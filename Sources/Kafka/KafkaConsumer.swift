@@ -1,0 +1,204 @@
+import CRdKafka
+import Logging
+
+/// A consumer-group member (or a manually assigned reader) that polls in batches off the cooperative pool.
+///
+/// Reads `read_committed` by default and never commits on its own: offsets are committed with
+/// `commit(_:)` or inside a transaction (`KafkaTransactionalProducer.sendOffsets`).
+public final class KafkaConsumer: Sendable {
+    let client: RDKafkaClient
+    public let groupID: String
+
+    /// - Parameter rebalanceListener: called inside `poll` when partitions are assigned or revoked;
+    ///   assignment itself (eager or cooperative, as the group's protocol says) is done by the binding.
+    public init(
+        configuration: KafkaConsumerConfiguration,
+        logger: Logger,
+        rebalanceListener: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil
+    ) throws(KafkaError) {
+        client = try RDKafkaClient(
+            type: .consumer,
+            config: configuration.config,
+            logger: logger,
+            rebalanceListener: rebalanceListener
+        )
+        groupID = configuration.groupID
+        // Serve logs, errors and rebalances from the consumer queue, i.e. inside poll.
+        rd_kafka_poll_set_consumer(client.handle)
+    }
+
+    public func subscribe(topics: [String]) async throws {
+        try await client.blocking { handle in
+            let list = RDKafkaTopicPartitionList(topics.map { KafkaTopicPartition(topic: $0, partition: -1) })
+            try KafkaError.check(rd_kafka_subscribe(handle, list.pointer))
+        }
+    }
+
+    /// Reads the given partitions from the given offsets without joining the group's rebalancing
+    /// (`.stored` starts from the group's committed offset).
+    public func assign(_ partitions: [KafkaTopicPartitionOffset]) async throws {
+        try await client.blocking { handle in
+            try KafkaError.check(rd_kafka_assign(handle, RDKafkaTopicPartitionList(partitions).pointer))
+        }
+    }
+
+    public func assignment() async throws -> [KafkaTopicPartition] {
+        try await client.blocking { handle in
+            var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>? = nil
+            try KafkaError.check(rd_kafka_assignment(handle, &list))
+            guard let list else { return [] }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return RDKafkaTopicPartitionList(borrowing: list).partitions.sorted()
+        }
+    }
+
+    /// Moves the next fetch position of assigned partitions.
+    public func seek(_ positions: [KafkaTopicPartitionOffset], timeout: Duration = .seconds(10)) async throws {
+        try await client.blocking { handle in
+            let list = RDKafkaTopicPartitionList(positions)
+            try KafkaError.check(rd_kafka_seek_partitions(handle, list.pointer, timeout.timeoutMilliseconds))
+            try list.checkElements()
+        }
+    }
+
+    public func pause(_ partitions: [KafkaTopicPartition]) async throws {
+        try await client.blocking { handle in
+            let list = RDKafkaTopicPartitionList(partitions)
+            try KafkaError.check(rd_kafka_pause_partitions(handle, list.pointer))
+            try list.checkElements()
+        }
+    }
+
+    public func resume(_ partitions: [KafkaTopicPartition]) async throws {
+        try await client.blocking { handle in
+            let list = RDKafkaTopicPartitionList(partitions)
+            try KafkaError.check(rd_kafka_resume_partitions(handle, list.pointer))
+            try list.checkElements()
+        }
+    }
+
+    /// The next offset this consumer will read per partition (`nil` before anything was fetched).
+    public func positions(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64?] {
+        try await client.blocking { handle in
+            let list = RDKafkaTopicPartitionList(partitions)
+            try KafkaError.check(rd_kafka_position(handle, list.pointer))
+            return Self.offsetMap(list)
+        }
+    }
+
+    /// The group's committed offsets (the next offset to read) per partition, `nil` where none.
+    public func committed(
+        _ partitions: [KafkaTopicPartition],
+        timeout: Duration = .seconds(10)
+    ) async throws -> [KafkaTopicPartition: Int64?] {
+        try await client.blocking { handle in
+            let list = RDKafkaTopicPartitionList(partitions)
+            try KafkaError.check(rd_kafka_committed(handle, list.pointer, timeout.timeoutMilliseconds))
+            return Self.offsetMap(list)
+        }
+    }
+
+    private static func offsetMap(_ list: RDKafkaTopicPartitionList) -> [KafkaTopicPartition: Int64?] {
+        Dictionary(
+            list.offsets.map { ($0.topicPartition, $0.offset.isLogical ? nil : $0.offset.rawValue) },
+            uniquingKeysWith: { _, last in last }
+        )
+    }
+
+    /// Commits, outside any transaction, the positions after the given last processed offsets.
+    public func commit(lastProcessed: [KafkaTopicPartition: Int64]) async throws {
+        guard !lastProcessed.isEmpty else { return }
+        try await client.blocking { handle in
+            let list = RDKafkaTopicPartitionList(
+                lastProcessed.map { KafkaTopicPartitionOffset($0.key, offset: KafkaOffset($0.value + 1)) }
+            )
+            try KafkaError.check(rd_kafka_commit(handle, list.pointer, 0))
+            try list.checkElements()
+        }
+    }
+
+    /// The membership a transaction needs in `sendOffsets`.
+    public func groupMetadata() throws(KafkaError) -> KafkaConsumerGroupMetadata {
+        guard let pointer = rd_kafka_consumer_group_metadata(client.handle) else {
+            throw .invalidState("consumer has no group metadata")
+        }
+        return KafkaConsumerGroupMetadata(pointer: pointer)
+    }
+
+    /// Waits up to `timeout` for a first record, then takes what is already fetched, up to `maxMessages`.
+    ///
+    /// Runs on the consumer's own thread. Rebalances happen here; if partitions are revoked during the
+    /// call, records of those partitions are dropped from the batch (their new owner will read them).
+    public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) async throws -> [KafkaConsumerMessage] {
+        let context = client.context
+        return try await client.blocking { handle in
+            context.revokedDuringPoll.withLock { $0 = [] }
+            defer { context.revokedDuringPoll.withLock { $0 = nil } }
+            var messages: [KafkaConsumerMessage] = []
+            var wait = timeout.timeoutMilliseconds
+            while messages.count < maxMessages {
+                guard let pointer = rd_kafka_consumer_poll(handle, wait) else { break }
+                defer { rd_kafka_message_destroy(pointer) }
+                wait = 0
+                let message = pointer.pointee
+                if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    messages.append(KafkaConsumerMessage(copying: pointer))
+                } else if message.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    let error = KafkaError(code: message.err, message: Self.errorText(pointer))
+                    if error.kind == .fatal || message.err == RD_KAFKA_RESP_ERR__FATAL {
+                        throw error
+                    }
+                    context.logger.info("consumer error", metadata: ["kafka.error": "\(error)"])
+                }
+                if context.revokedDuringPoll.withLock({ !($0?.isEmpty ?? true) }) { break }
+            }
+            let revoked = context.revokedDuringPoll.withLock { $0 ?? [] }
+            return revoked.isEmpty ? messages : messages.filter { !revoked.contains($0.topicPartition) }
+        }
+    }
+
+    private static func errorText(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> String? {
+        guard let cString = rd_kafka_message_errstr(message) else { return nil }
+        return String(cString: cString)
+    }
+
+    /// Leaves the group (revoking the assignment through the listener) and stops the consumer.
+    public func close() async throws {
+        try await client.blocking { handle in
+            try KafkaError.check(rd_kafka_consumer_close(handle))
+        }
+    }
+}
+
+extension KafkaConsumerMessage {
+    init(copying pointer: UnsafeMutablePointer<rd_kafka_message_t>) {
+        let message = pointer.pointee
+        func bytes(_ base: UnsafeRawPointer?, _ count: Int) -> [UInt8]? {
+            guard let base else { return nil }
+            return Array(UnsafeRawBufferPointer(start: base, count: count))
+        }
+        var headers: [KafkaHeader] = []
+        var headerList: OpaquePointer? = nil
+        if rd_kafka_message_headers(pointer, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
+            var index = 0
+            var name: UnsafePointer<CChar>? = nil
+            var value: UnsafeRawPointer? = nil
+            var size = 0
+            while rd_kafka_header_get_all(headerList, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                headers.append(KafkaHeader(key: String(cString: name!), value: bytes(value, size)))
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
+        self.init(
+            topic: String(cString: rd_kafka_topic_name(message.rkt)),
+            partition: message.partition,
+            offset: message.offset,
+            key: bytes(message.key, message.key_len),
+            value: bytes(message.payload, message.len),
+            headers: headers,
+            timestampMilliseconds: timestamp >= 0 ? timestamp : nil
+        )
+    }
+}

@@ -1,0 +1,33 @@
+/// A record read by a `KafkaConsumer`. The bytes are copied out of librdkafka's buffers.
+public struct KafkaConsumerMessage: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [KafkaHeader]
+    /// Milliseconds since the Unix epoch, when the broker or producer recorded one.
+    public var timestampMilliseconds: Int64?
+
+    public init(
+        topic: String,
+        partition: Int32,
+        offset: Int64,
+        key: [UInt8]?,
+        value: [UInt8]?,
+        headers: [KafkaHeader] = [],
+        timestampMilliseconds: Int64? = nil
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestampMilliseconds = timestampMilliseconds
+    }
+
+    public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+    public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
+    public var valueString: String? { value.map { String(decoding: $0, as: UTF8.self) } }
+}

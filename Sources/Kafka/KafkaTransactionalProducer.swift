@@ -1,0 +1,148 @@
+import CRdKafka
+import Logging
+
+/// A producer whose records and consumer offsets are committed atomically.
+///
+/// Errors carry librdkafka's classes (`KafkaError.Kind`): `.retriable` calls may be repeated,
+/// `.abortable` means abort and reprocess from the committed offsets, `.fatal` (for example fenced by a
+/// newer producer with the same transactional id) means drop this producer and stop.
+/// `withTransaction` takes those paths for you.
+public final class KafkaTransactionalProducer: Sendable {
+    private let producer: KafkaProducer
+    public let transactionalID: String
+    private let operationTimeout: Duration
+
+    private var client: RDKafkaClient { producer.client }
+
+    public init(
+        configuration: KafkaProducerConfiguration,
+        transactionalID: String,
+        operationTimeout: Duration = .seconds(30),
+        logger: Logger
+    ) throws(KafkaError) {
+        let client = try RDKafkaClient(
+            type: .producer,
+            config: configuration.config(transactionalID: transactionalID),
+            logger: logger
+        )
+        producer = KafkaProducer(client: client)
+        self.transactionalID = transactionalID
+        self.operationTimeout = operationTimeout
+    }
+
+    /// Registers the transactional id with the coordinator, fencing any older producer that used it
+    /// and completing or aborting its open transaction.
+    public func initTransactions() async throws {
+        let timeout = operationTimeout.timeoutMilliseconds
+        try await client.blocking { handle in
+            try KafkaError.check(rd_kafka_init_transactions(handle, timeout))
+        }
+    }
+
+    public func beginTransaction() throws(KafkaError) {
+        try KafkaError.check(rd_kafka_begin_transaction(client.handle))
+    }
+
+    /// Enqueues a record in the open transaction; its delivery is confirmed by `commitTransaction`.
+    public func produce(_ message: KafkaProducerMessage) async throws {
+        try await client.produce(message, promise: nil)
+    }
+
+    /// Produces a record and waits for its acknowledgement (inside the open transaction).
+    public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
+        try await producer.send(message)
+    }
+
+    /// Adds consumed positions to the transaction. `lastProcessed` holds the offset of the last record
+    /// processed per partition; the group commits the next one (the "+1" lives here).
+    public func sendOffsets(
+        lastProcessed: [KafkaTopicPartition: Int64],
+        groupMetadata: KafkaConsumerGroupMetadata
+    ) async throws {
+        guard !lastProcessed.isEmpty else { return }
+        let offsets = lastProcessed.sorted { $0.key < $1.key }.map {
+            KafkaTopicPartitionOffset($0.key, offset: KafkaOffset($0.value + 1))
+        }
+        let timeout = operationTimeout.timeoutMilliseconds
+        try await client.blocking { handle in
+            let list = RDKafkaTopicPartitionList(offsets)
+            try withExtendedLifetime(groupMetadata) {
+                try KafkaError.check(
+                    rd_kafka_send_offsets_to_transaction(handle, list.pointer, groupMetadata.pointer, timeout)
+                )
+            }
+        }
+    }
+
+    public func commitTransaction() async throws {
+        let timeout = operationTimeout.timeoutMilliseconds
+        try await client.blocking { handle in
+            try KafkaError.check(rd_kafka_commit_transaction(handle, timeout))
+        }
+    }
+
+    public func abortTransaction() async throws {
+        let timeout = operationTimeout.timeoutMilliseconds
+        try await client.blocking { handle in
+            try KafkaError.check(rd_kafka_abort_transaction(handle, timeout))
+        }
+    }
+
+    /// Runs `body` inside a transaction and commits it.
+    ///
+    /// - A retriable commit or abort is retried up to `retries` times.
+    /// - If `body` throws, or the commit needs an abort, the transaction is aborted and the error is
+    ///   rethrown (an abortable commit failure as a `KafkaError` of kind `.abortable`): the caller
+    ///   reprocesses from the last committed offsets.
+    /// - A fatal error is rethrown as it is: the producer is unusable.
+    public func withTransaction<T: Sendable>(
+        retries: Int = 3,
+        _ body: (KafkaTransactionalProducer) async throws -> T
+    ) async throws -> T {
+        try beginTransaction()
+        let result: T
+        do {
+            result = try await body(self)
+        } catch {
+            try await abortAfterFailure(retries: retries)
+            throw error
+        }
+        var attempt = 0
+        while true {
+            do {
+                try await commitTransaction()
+                return result
+            } catch let error as KafkaError where error.kind == .retriable && attempt < retries {
+                attempt += 1
+                client.logger.info("retrying transaction commit", metadata: ["kafka.error": "\(error)"])
+            } catch let error as KafkaError where error.kind == .abortable {
+                try await abortAfterFailure(retries: retries)
+                throw error
+            }
+        }
+    }
+
+    private func abortAfterFailure(retries: Int) async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await abortTransaction()
+                return
+            } catch let error as KafkaError where error.kind == .retriable && attempt < retries {
+                attempt += 1
+            } catch let error as KafkaError where error.kind == .invalidState {
+                // No transaction was in progress (for example begin itself failed): nothing to abort.
+                client.logger.debug("nothing to abort", metadata: ["kafka.error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    /// The error that made this producer unusable, if any (for example after being fenced).
+    public var fatalError: KafkaError? { client.fatalError() }
+
+    /// Flushes and stops serving callbacks.
+    public func close(timeout: Duration = .seconds(10)) async throws {
+        try await producer.close(timeout: timeout)
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Souk: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "souk",
+        abstract: "Souk: a Kafka-native commerce backend."
+    )
+}
