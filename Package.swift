@@ -31,16 +31,28 @@ let package = Package(
             ],
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", rdkafkaLibDir])]
         ),
+        .target(
+            name: "App",
+            dependencies: [
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["App", "Kafka", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "souk",
             dependencies: [
+                "App",
                 "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "KafkaIntegrationTests", dependencies: ["Kafka"]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "App"]),
+        .testTarget(name: "KafkaIntegrationTests", dependencies: ["Kafka", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

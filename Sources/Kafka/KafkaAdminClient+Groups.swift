@@ -97,10 +97,9 @@ extension KafkaAdminClient {
         let committed = try await committedOffsets(groupID)
         var partitions = Set(committed.keys)
         for topic in topics { partitions.formUnion(try await self.partitions(of: topic)) }
-        var lags: [KafkaPartitionLag] = []
-        for partition in partitions.sorted() {
-            let end = try await watermarks(partition).high
-            lags.append(KafkaPartitionLag(topicPartition: partition, committed: committed[partition], endOffset: end))
+        let ends = try await endOffsets(Array(partitions))
+        let lags = partitions.sorted().map { partition in
+            KafkaPartitionLag(topicPartition: partition, committed: committed[partition], endOffset: ends[partition] ?? 0)
         }
         return KafkaGroupDescription(groupID: groupID, state: state, members: members, partitions: lags)
     }
@@ -115,8 +114,10 @@ extension KafkaAdminClient {
         case .timestamp(let milliseconds):
             resolved = try await offsets(forTimestamp: milliseconds, in: partitions)
         default:
+            let ends = try await endOffsets(partitions)
             for partition in partitions {
-                let (low, high) = try await watermarks(partition)
+                let low = try await watermarks(partition).low
+                let high = ends[partition] ?? 0
                 resolved[partition] =
                     switch target {
                     case .earliest: low
@@ -136,7 +137,7 @@ extension KafkaAdminClient {
         try await adminCall(
             start: { handle, options, queue in
                 let list = RDKafkaTopicPartitionList(entries)
-                var requests: [OpaquePointer?] = [rd_kafka_AlterConsumerGroupOffsets_new(groupID, list.pointer)]
+                var requests: [OpaquePointer?] = [list.withPointer { rd_kafka_AlterConsumerGroupOffsets_new(groupID, $0) }]
                 defer { requests.forEach { rd_kafka_AlterConsumerGroupOffsets_destroy($0) } }
                 rd_kafka_AlterConsumerGroupOffsets(handle, &requests, 1, options, queue)
             },

@@ -4,7 +4,8 @@ import Logging
 /// Cluster administration: topics, their configs, consumer groups, their offsets and lag.
 public final class KafkaAdminClient: Sendable {
     let client: RDKafkaClient
-    private let timeout: Duration
+    let bootstrapServers: String
+    let timeout: Duration
 
     public init(bootstrapServers: String, timeout: Duration = .seconds(15), logger: Logger) throws(KafkaError) {
         client = try RDKafkaClient(
@@ -12,6 +13,7 @@ public final class KafkaAdminClient: Sendable {
             config: KafkaConfig(["bootstrap.servers": bootstrapServers, "client.id": "souk-admin"]),
             logger: logger
         )
+        self.bootstrapServers = bootstrapServers
         self.timeout = timeout
     }
 
@@ -196,7 +198,7 @@ public final class KafkaAdminClient: Sendable {
         let timeout = timeout.timeoutMilliseconds
         let found = try await client.blocking { handle in
             let list = RDKafkaTopicPartitionList(partitions.map { KafkaTopicPartitionOffset($0, offset: KafkaOffset(milliseconds)) })
-            try KafkaError.check(rd_kafka_offsets_for_times(handle, list.pointer, timeout))
+            try KafkaError.check(list.withPointer { rd_kafka_offsets_for_times(handle, $0, timeout) })
             try list.checkElements()
             return list.offsets
         }

@@ -30,7 +30,7 @@ public final class KafkaConsumer: Sendable {
     public func subscribe(topics: [String]) async throws {
         try await client.blocking { handle in
             let list = RDKafkaTopicPartitionList(topics.map { KafkaTopicPartition(topic: $0, partition: -1) })
-            try KafkaError.check(rd_kafka_subscribe(handle, list.pointer))
+            try KafkaError.check(list.withPointer { rd_kafka_subscribe(handle, $0) })
         }
     }
 
@@ -38,7 +38,7 @@ public final class KafkaConsumer: Sendable {
     /// (`.stored` starts from the group's committed offset).
     public func assign(_ partitions: [KafkaTopicPartitionOffset]) async throws {
         try await client.blocking { handle in
-            try KafkaError.check(rd_kafka_assign(handle, RDKafkaTopicPartitionList(partitions).pointer))
+            try KafkaError.check(RDKafkaTopicPartitionList(partitions).withPointer { rd_kafka_assign(handle, $0) })
         }
     }
 
@@ -56,7 +56,7 @@ public final class KafkaConsumer: Sendable {
     public func seek(_ positions: [KafkaTopicPartitionOffset], timeout: Duration = .seconds(10)) async throws {
         try await client.blocking { handle in
             let list = RDKafkaTopicPartitionList(positions)
-            try KafkaError.check(rd_kafka_seek_partitions(handle, list.pointer, timeout.timeoutMilliseconds))
+            try KafkaError.check(list.withPointer { rd_kafka_seek_partitions(handle, $0, timeout.timeoutMilliseconds) })
             try list.checkElements()
         }
     }
@@ -64,7 +64,7 @@ public final class KafkaConsumer: Sendable {
     public func pause(_ partitions: [KafkaTopicPartition]) async throws {
         try await client.blocking { handle in
             let list = RDKafkaTopicPartitionList(partitions)
-            try KafkaError.check(rd_kafka_pause_partitions(handle, list.pointer))
+            try KafkaError.check(list.withPointer { rd_kafka_pause_partitions(handle, $0) })
             try list.checkElements()
         }
     }
@@ -72,35 +72,35 @@ public final class KafkaConsumer: Sendable {
     public func resume(_ partitions: [KafkaTopicPartition]) async throws {
         try await client.blocking { handle in
             let list = RDKafkaTopicPartitionList(partitions)
-            try KafkaError.check(rd_kafka_resume_partitions(handle, list.pointer))
+            try KafkaError.check(list.withPointer { rd_kafka_resume_partitions(handle, $0) })
             try list.checkElements()
         }
     }
 
-    /// The next offset this consumer will read per partition (`nil` before anything was fetched).
-    public func positions(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64?] {
+    /// The next offset this consumer will read per partition (absent before anything was fetched).
+    public func positions(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
         try await client.blocking { handle in
             let list = RDKafkaTopicPartitionList(partitions)
-            try KafkaError.check(rd_kafka_position(handle, list.pointer))
+            try KafkaError.check(list.withPointer { rd_kafka_position(handle, $0) })
             return Self.offsetMap(list)
         }
     }
 
-    /// The group's committed offsets (the next offset to read) per partition, `nil` where none.
+    /// The group's committed offsets (the next offset to read) per partition, absent where none.
     public func committed(
         _ partitions: [KafkaTopicPartition],
         timeout: Duration = .seconds(10)
-    ) async throws -> [KafkaTopicPartition: Int64?] {
+    ) async throws -> [KafkaTopicPartition: Int64] {
         try await client.blocking { handle in
             let list = RDKafkaTopicPartitionList(partitions)
-            try KafkaError.check(rd_kafka_committed(handle, list.pointer, timeout.timeoutMilliseconds))
+            try KafkaError.check(list.withPointer { rd_kafka_committed(handle, $0, timeout.timeoutMilliseconds) })
             return Self.offsetMap(list)
         }
     }
 
-    private static func offsetMap(_ list: RDKafkaTopicPartitionList) -> [KafkaTopicPartition: Int64?] {
+    private static func offsetMap(_ list: RDKafkaTopicPartitionList) -> [KafkaTopicPartition: Int64] {
         Dictionary(
-            list.offsets.map { ($0.topicPartition, $0.offset.isLogical ? nil : $0.offset.rawValue) },
+            list.offsets.filter { !$0.offset.isLogical }.map { ($0.topicPartition, $0.offset.rawValue) },
             uniquingKeysWith: { _, last in last }
         )
     }
@@ -112,7 +112,7 @@ public final class KafkaConsumer: Sendable {
             let list = RDKafkaTopicPartitionList(
                 lastProcessed.map { KafkaTopicPartitionOffset($0.key, offset: KafkaOffset($0.value + 1)) }
             )
-            try KafkaError.check(rd_kafka_commit(handle, list.pointer, 0))
+            try KafkaError.check(list.withPointer { rd_kafka_commit(handle, $0, 0) })
             try list.checkElements()
         }
     }

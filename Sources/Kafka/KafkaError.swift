@@ -72,8 +72,11 @@ extension KafkaError {
     /// Takes ownership of an `rd_kafka_error_t`, which carries librdkafka's own classification.
     init(consuming error: OpaquePointer) {
         defer { rd_kafka_error_destroy(error) }
+        let code = rd_kafka_error_code(error)
         let kind: Kind
-        if rd_kafka_error_is_fatal(error) != 0 {
+        // Fencing is fatal whatever flags librdkafka set: when a broker reports PRODUCER_FENCED on a
+        // produce request, librdkafka marks it abortable, but the producer can never commit again.
+        if rd_kafka_error_is_fatal(error) != 0 || KafkaError.classify(code: code) == .fatal {
             kind = .fatal
         } else if rd_kafka_error_txn_requires_abort(error) != 0 {
             kind = .abortable
@@ -84,7 +87,7 @@ extension KafkaError {
         }
         self.init(
             kind: kind,
-            code: rd_kafka_error_code(error).rawValue,
+            code: code.rawValue,
             codeName: String(cString: rd_kafka_error_name(error)),
             message: String(cString: rd_kafka_error_string(error))
         )

@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Synchronization
 
 /// A producer whose records and consumer offsets are committed atomically.
 ///
@@ -11,6 +12,8 @@ public final class KafkaTransactionalProducer: Sendable {
     private let producer: KafkaProducer
     public let transactionalID: String
     private let operationTimeout: Duration
+    /// The first fatal error any call saw; librdkafka does not always record one itself (see `guarded`).
+    private let observedFatalError = Mutex<KafkaError?>(nil)
 
     private var client: RDKafkaClient { producer.client }
 
@@ -34,13 +37,21 @@ public final class KafkaTransactionalProducer: Sendable {
     /// and completing or aborting its open transaction.
     public func initTransactions() async throws {
         let timeout = operationTimeout.timeoutMilliseconds
-        try await client.blocking { handle in
-            try KafkaError.check(rd_kafka_init_transactions(handle, timeout))
+        try await guarded {
+            try await client.blocking { handle in
+                try KafkaError.check(rd_kafka_init_transactions(handle, timeout))
+            }
         }
     }
 
     public func beginTransaction() throws(KafkaError) {
-        try KafkaError.check(rd_kafka_begin_transaction(client.handle))
+        if let fatal = fatalError { throw fatal }
+        do {
+            try KafkaError.check(rd_kafka_begin_transaction(client.handle))
+        } catch {
+            record(error)
+            throw error
+        }
     }
 
     /// Enqueues a record in the open transaction; its delivery is confirmed by `commitTransaction`.
@@ -64,28 +75,42 @@ public final class KafkaTransactionalProducer: Sendable {
             KafkaTopicPartitionOffset($0.key, offset: KafkaOffset($0.value + 1))
         }
         let timeout = operationTimeout.timeoutMilliseconds
-        try await client.blocking { handle in
-            let list = RDKafkaTopicPartitionList(offsets)
-            try withExtendedLifetime(groupMetadata) {
-                try KafkaError.check(
-                    rd_kafka_send_offsets_to_transaction(handle, list.pointer, groupMetadata.pointer, timeout)
-                )
+        try await guarded {
+            try await client.blocking { handle in
+                let list = RDKafkaTopicPartitionList(offsets)
+                try groupMetadata.withPointer { metadata in
+                    try KafkaError.check(
+                        list.withPointer { rd_kafka_send_offsets_to_transaction(handle, $0, metadata, timeout) }
+                    )
+                }
             }
         }
     }
 
     public func commitTransaction() async throws {
         let timeout = operationTimeout.timeoutMilliseconds
-        try await client.blocking { handle in
-            try KafkaError.check(rd_kafka_commit_transaction(handle, timeout))
+        try await guarded {
+            try await client.blocking { handle in
+                try KafkaError.check(rd_kafka_commit_transaction(handle, timeout))
+            }
         }
+        forgetDeliveryFailures()
     }
 
     public func abortTransaction() async throws {
         let timeout = operationTimeout.timeoutMilliseconds
-        try await client.blocking { handle in
-            try KafkaError.check(rd_kafka_abort_transaction(handle, timeout))
+        try await guarded {
+            try await client.blocking { handle in
+                try KafkaError.check(rd_kafka_abort_transaction(handle, timeout))
+            }
         }
+        forgetDeliveryFailures()
+    }
+
+    /// Inside a transaction the commit reports failed deliveries; an abort purges the rest on purpose.
+    /// Neither must resurface in a later `flush`.
+    private func forgetDeliveryFailures() {
+        client.context.failedDeliveries.withLock { $0.removeAll() }
     }
 
     /// Runs `body` inside a transaction and commits it.
@@ -139,7 +164,25 @@ public final class KafkaTransactionalProducer: Sendable {
     }
 
     /// The error that made this producer unusable, if any (for example after being fenced).
-    public var fatalError: KafkaError? { client.fatalError() }
+    public var fatalError: KafkaError? { observedFatalError.withLock { $0 } ?? client.fatalError() }
+
+    /// Runs a transactional call, refusing it once the producer is known to be fatal and remembering
+    /// a fatal outcome: some brokers report fencing only on a produce request, which librdkafka treats
+    /// as abortable and never turns into its own fatal state.
+    private func guarded<T>(_ body: () async throws -> T) async throws -> T {
+        if let fatal = fatalError { throw fatal }
+        do {
+            return try await body()
+        } catch let error as KafkaError {
+            record(error)
+            throw error
+        }
+    }
+
+    private func record(_ error: KafkaError) {
+        guard error.kind == .fatal else { return }
+        observedFatalError.withLock { if $0 == nil { $0 = error } }
+    }
 
     /// Flushes and stops serving callbacks.
     public func close(timeout: Duration = .seconds(10)) async throws {

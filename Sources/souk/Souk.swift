@@ -4,6 +4,7 @@ import ArgumentParser
 struct Souk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "souk",
-        abstract: "Souk: a Kafka-native commerce backend."
+        abstract: "Souk: a Kafka-native commerce backend.",
+        subcommands: [TopicsCommand.self]
     )
 }

@@ -2,7 +2,8 @@ import CRdKafka
 
 /// Owns an `rd_kafka_topic_partition_list_t` and converts it to and from Swift values.
 final class RDKafkaTopicPartitionList {
-    let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    // Private: a caller holding the raw pointer could outlive this owner; `withPointer` cannot.
+    private let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
     private let owned: Bool
 
     init(capacity: Int = 1) {
@@ -27,6 +28,11 @@ final class RDKafkaTopicPartitionList {
 
     deinit {
         if owned { rd_kafka_topic_partition_list_destroy(pointer) }
+    }
+
+    /// Lends the C list to `body`, keeping this owner (and so the list) alive until `body` returns.
+    func withPointer<R>(_ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(pointer) }
     }
 
     func add(_ topicPartition: KafkaTopicPartition, offset: KafkaOffset) {

@@ -1,0 +1,79 @@
+import Foundation
+import Kafka
+
+/// Configuration values from the process environment, layered over the stack's env file.
+///
+/// `scripts/stack up` writes `stack.env` (addresses and the local broker's consumer timings); the
+/// binary and the tests read it from `SOUK_ENV_FILE`, else from `.stack/stack.env` under the working
+/// directory. Variables set in the process win over the file.
+public struct SoukEnvironment: Sendable {
+    public var values: [String: String]
+    /// The env file that was read, if any.
+    public var file: String?
+
+    public init(values: [String: String], file: String? = nil) {
+        self.values = values
+        self.file = file
+    }
+
+    public static func load(
+        processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
+        defaultFile: String = FileManager.default.currentDirectoryPath + "/.stack/stack.env"
+    ) throws -> SoukEnvironment {
+        let path = processEnvironment["SOUK_ENV_FILE"] ?? defaultFile
+        var values: [String: String] = [:]
+        var file: String? = nil
+        if FileManager.default.fileExists(atPath: path) {
+            values = try parse(String(contentsOfFile: path, encoding: .utf8))
+            file = path
+        }
+        values.merge(processEnvironment) { _, process in process }
+        return SoukEnvironment(values: values, file: file)
+    }
+
+    /// `KEY=VALUE` lines; blank lines and `#` comments are skipped, surrounding quotes removed.
+    public static func parse(_ text: String) throws -> [String: String] {
+        var values: [String: String] = [:]
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "="), equals != line.startIndex else {
+                throw SoukConfigurationError("line \(number + 1) of the env file is not KEY=VALUE: '\(line)'")
+            }
+            var value = String(line[line.index(after: equals)...])
+            if value.count >= 2, let first = value.first, first == value.last, first == "\"" || first == "'" {
+                value = String(value.dropFirst().dropLast())
+            }
+            values[String(line[..<equals])] = value
+        }
+        return values
+    }
+
+    public subscript(key: String) -> String? { values[key] }
+
+    public func require(_ key: String) throws -> String {
+        guard let value = values[key], !value.isEmpty else {
+            throw SoukConfigurationError(
+                "\(key) is not set: start the local stack with `scripts/stack up` (it writes .stack/stack.env) "
+                    + "or set \(key) / SOUK_ENV_FILE"
+            )
+        }
+        return value
+    }
+
+    public var kafkaBootstrapServers: String {
+        get throws { try require("KAFKA_BOOTSTRAP_SERVERS") }
+    }
+
+    public var kafkaConsumerTimings: KafkaConsumerTimings {
+        get throws { try KafkaConsumerTimings(environment: values) }
+    }
+}
+
+public struct SoukConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
