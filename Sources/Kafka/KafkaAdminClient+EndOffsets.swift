@@ -39,7 +39,7 @@ extension KafkaAdminClient {
 extension KafkaConsumer {
     /// The high watermark (the last stable offset under `read_committed`) of the last fetch response
     /// for `partition`, or `nil` before one arrived. Does not block.
-    func cachedHighWatermark(_ partition: KafkaTopicPartition) -> Int64? {
+    public func cachedHighWatermark(_ partition: KafkaTopicPartition) -> Int64? {
         var low: Int64 = -1
         var high: Int64 = -1
         let code = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)

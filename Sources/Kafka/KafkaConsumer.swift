@@ -130,20 +130,29 @@ public final class KafkaConsumer: Sendable {
     /// Runs on the consumer's own thread. Rebalances happen here; if partitions are revoked during the
     /// call, records of those partitions are dropped from the batch (their new owner will read them).
     public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) async throws -> [KafkaConsumerMessage] {
+        try await pollBatch(maxMessages: maxMessages, timeout: timeout).messages
+    }
+
+    /// Like `poll`, and also reports the partitions whose end was reached (only when the consumer was
+    /// configured with `enable.partition.eof=true`), as the offset it reached.
+    public func pollBatch(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) async throws -> KafkaConsumerBatch {
         let context = client.context
         return try await client.blocking { handle in
             context.revokedDuringPoll.withLock { $0 = [] }
             defer { context.revokedDuringPoll.withLock { $0 = nil } }
-            var messages: [KafkaConsumerMessage] = []
+            var batch = KafkaConsumerBatch()
             var wait = timeout.timeoutMilliseconds
-            while messages.count < maxMessages {
+            while batch.messages.count < maxMessages {
                 guard let pointer = rd_kafka_consumer_poll(handle, wait) else { break }
                 defer { rd_kafka_message_destroy(pointer) }
                 wait = 0
                 let message = pointer.pointee
                 if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    messages.append(KafkaConsumerMessage(copying: pointer))
-                } else if message.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    batch.messages.append(KafkaConsumerMessage(copying: pointer))
+                } else if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    let partition = KafkaTopicPartition(topic: String(cString: rd_kafka_topic_name(message.rkt)), partition: message.partition)
+                    batch.endOfPartition[partition] = message.offset
+                } else {
                     let error = KafkaError(code: message.err, message: Self.errorText(pointer))
                     if error.kind == .fatal || message.err == RD_KAFKA_RESP_ERR__FATAL {
                         throw error
@@ -153,7 +162,11 @@ public final class KafkaConsumer: Sendable {
                 if context.revokedDuringPoll.withLock({ !($0?.isEmpty ?? true) }) { break }
             }
             let revoked = context.revokedDuringPoll.withLock { $0 ?? [] }
-            return revoked.isEmpty ? messages : messages.filter { !revoked.contains($0.topicPartition) }
+            if !revoked.isEmpty {
+                batch.messages.removeAll { revoked.contains($0.topicPartition) }
+                batch.revoked = revoked
+            }
+            return batch
         }
     }
 

@@ -31,3 +31,12 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
     public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
     public var valueString: String? { value.map { String(decoding: $0, as: UTF8.self) } }
 }
+
+/// What one `pollBatch` call returned.
+public struct KafkaConsumerBatch: Sendable {
+    public var messages: [KafkaConsumerMessage] = []
+    /// Partitions whose end was reached during the call, with the offset reached.
+    public var endOfPartition: [KafkaTopicPartition: Int64] = [:]
+    /// Partitions revoked during the call; their records were dropped from `messages`.
+    public var revoked: Set<KafkaTopicPartition> = []
+}

@@ -1,0 +1,57 @@
+import Kafka
+
+/// How a worker runs; defaults suit production, the local stack overrides the consumer timings.
+public struct StreamConfiguration: Sendable {
+    public var bootstrapServers: String
+    public var timings: KafkaConsumerTimings
+    /// The worker's slot (like a StatefulSet ordinal). The transactional id is `<role>-<instance>`, so a
+    /// restarted worker fences its dead predecessor at once.
+    public var instance: Int
+    public var batchSize: Int
+    /// The longest a batch keeps collecting records after its first one before it is committed.
+    public var commitInterval: Duration
+    /// `false` runs at-least-once (no transactions; offsets committed after the outputs are acknowledged).
+    public var exactlyOnce: Bool
+    public var dedupeWindow: Int
+    public var maxMessageBytes: Int
+    public var retryPolicy: RetryPolicy
+    /// Creates the changelog and dead-letter topics when they are missing.
+    public var createTopics: Bool
+    /// `/health/live` fails when no poll or batch completed for this long.
+    public var stallThreshold: Duration
+    public var producerOverrides: [String: String]
+    public var consumerOverrides: [String: String]
+
+    public init(
+        bootstrapServers: String,
+        timings: KafkaConsumerTimings = .kafkaDefaults,
+        instance: Int = 0,
+        batchSize: Int = 500,
+        commitInterval: Duration = .milliseconds(100),
+        exactlyOnce: Bool = true,
+        dedupeWindow: Int = 256,
+        maxMessageBytes: Int = 1_048_576,
+        retryPolicy: RetryPolicy = RetryPolicy(),
+        createTopics: Bool = true,
+        stallThreshold: Duration = .seconds(30),
+        producerOverrides: [String: String] = [:],
+        consumerOverrides: [String: String] = [:]
+    ) {
+        self.bootstrapServers = bootstrapServers
+        self.timings = timings
+        self.instance = instance
+        self.batchSize = batchSize
+        self.commitInterval = commitInterval
+        self.exactlyOnce = exactlyOnce
+        self.dedupeWindow = dedupeWindow
+        self.maxMessageBytes = maxMessageBytes
+        self.retryPolicy = retryPolicy
+        self.createTopics = createTopics
+        self.stallThreshold = stallThreshold
+        self.producerOverrides = producerOverrides
+        self.consumerOverrides = consumerOverrides
+    }
+
+    public func transactionalID(role: String) -> String { "souk-\(role)-\(instance)" }
+    public func groupID(role: String) -> String { "souk-\(role)" }
+}

@@ -1,0 +1,55 @@
+import App
+import ArgumentParser
+import Counting
+import Logging
+import ServiceLifecycle
+import Streams
+
+/// Runs the diagnostic counting role on the worker runtime (used by the runtime's tests and benchmark).
+@main
+struct CounterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "souk-counter",
+        abstract: "Run the diagnostic counting role: increments in, running counts out, exactly once.",
+        discussion: """
+            Example:
+              souk-counter --input counts.in --output counts.out --instance 0
+            Reads KAFKA_BOOTSTRAP_SERVERS and the consumer timings from the environment or SOUK_ENV_FILE.
+            """
+    )
+
+    @Option(help: "Topic of increments ({\"amount\": N} keyed by counter).") var input: String
+    @Option(help: "Topic the running counts go to.") var output: String
+    @Option(help: "Role name (names the group, changelog and dead-letter topics).") var role = "counter"
+    @Option(help: "Worker slot; the transactional id is derived from it.") var instance = 0
+    @Option(help: "Records per transaction at most.") var batchSize = 500
+    @Option(help: "Milliseconds a batch keeps collecting after its first record.") var commitIntervalMs = 100
+    @Flag(help: "Run without transactions (at-least-once).") var atLeastOnce = false
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        let environment = try SoukEnvironment.load()
+        var logger = Logger(label: "souk.counter")
+        logger.logLevel = environment["SOUK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let worker = StreamWorker(
+            role: CountingRole(name: role, inputTopic: input, outputTopic: output),
+            configuration: StreamConfiguration(
+                bootstrapServers: try environment.kafkaBootstrapServers,
+                timings: try environment.kafkaConsumerTimings,
+                instance: instance,
+                batchSize: batchSize,
+                commitInterval: .milliseconds(commitIntervalMs),
+                exactlyOnce: !atLeastOnce
+            ),
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: worker)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}

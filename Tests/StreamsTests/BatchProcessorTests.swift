@@ -1,0 +1,179 @@
+import Counting
+import Foundation
+import Kafka
+import Testing
+
+@testable import Streams
+
+@Suite struct BatchProcessorTests {
+    let role = CountingRole(inputTopic: "in", outputTopic: "out")
+
+    func record(_ offset: Int64, key: String = "a", value: String = #"{"amount":1}"#, partition: Int32 = 0, id: String? = nil) -> InboundRecord {
+        var headers: [KafkaHeader] = []
+        if let id { headers.append(KafkaHeader(key: CloudEventHeader.id, string: id)) }
+        return InboundRecord(topic: "in", partition: partition, offset: offset, key: key, value: Array(value.utf8), headers: headers)
+    }
+
+    func counts(_ outcome: BatchOutcome<Int>) throws -> [CountingRole.Counted] {
+        try outcome.messages.filter { $0.topic == "out" }.map { try JSONDecoder().decode(CountingRole.Counted.self, from: Data($0.value!)) }
+    }
+
+    @Test func countsPerKeyAndCommitsTheLastOffsetPerPartition() async throws {
+        var store = StateStore<Int>()
+        let outcome = try await BatchProcessor(role: role).process(
+            [record(0), record(1, key: "b"), record(2), record(7, partition: 1)],
+            store: &store
+        )
+        #expect(try counts(outcome) == [.init(key: "a", count: 1), .init(key: "b", count: 1), .init(key: "a", count: 2), .init(key: "a", count: 1)])
+        #expect(outcome.lastOffsets == [KafkaTopicPartition(topic: "in", partition: 0): 2, KafkaTopicPartition(topic: "in", partition: 1): 7])
+        #expect(store.state(partition: 0, key: "a") == 2)
+        #expect(store.state(partition: 1, key: "a") == 1)
+    }
+
+    @Test func changelogHasOneRecordPerChangedKeyWithItsSource() async throws {
+        var store = StateStore<Int>()
+        let outcome = try await BatchProcessor(role: role).process([record(0), record(1), record(2, key: "b")], store: &store)
+        let changelog = outcome.messages.filter { $0.topic == role.changelogTopic }
+        #expect(changelog.count == 2)
+        #expect(changelog.map { String(decoding: $0.key!, as: UTF8.self) } == ["a", "b"])
+        #expect(changelog.allSatisfy { $0.partition == 0 })
+        let stored = try JSONDecoder().decode(StoredState<Int>.self, from: Data(changelog[0].value!))
+        #expect(stored.state == 2)
+        #expect(stored.applied == ["in:0:0", "in:0:1"])
+        #expect(ChangelogSource(headers: changelog[0].headers) == ChangelogSource(topic: "in", offset: 1))
+        // Changelog records follow the outputs of the batch.
+        #expect(outcome.messages.last?.topic == role.changelogTopic)
+    }
+
+    @Test func outputsCarryDeterministicCloudEventsHeaders() async throws {
+        var first = StateStore<Int>()
+        var second = StateStore<Int>()
+        let input = record(41, id: "upstream-1")
+        var withChain = input
+        withChain.headers.append(KafkaHeader(key: CloudEventHeader.correlationID, string: "order-9"))
+        let a = try await BatchProcessor(role: role).process([withChain], store: &first)
+        let b = try await BatchProcessor(role: role).process([withChain], store: &second)
+        let headers = a.messages[0].headers
+        #expect(headers.string(CloudEventHeader.id) == "counter:in:0:41:0")
+        #expect(headers.string(CloudEventHeader.type) == "souk.diagnostics.Counted.v1")
+        #expect(headers.string(CloudEventHeader.source) == "souk/counter")
+        #expect(headers.string(CloudEventHeader.specVersion) == "1.0")
+        #expect(headers.string(CloudEventHeader.contentType) == "application/json")
+        #expect(headers.string(CloudEventHeader.correlationID) == "order-9")
+        #expect(headers.string(CloudEventHeader.causationID) == "upstream-1")
+        #expect(a.messages == b.messages, "reprocessing the same input gives the same messages")
+        // Without a correlation id the chain starts at the input.
+        let c = try await BatchProcessor(role: role).process([record(3, id: "cmd-1")], store: &first)
+        #expect(c.messages[0].headers.string(CloudEventHeader.correlationID) == "cmd-1")
+    }
+
+    @Test func duplicatesByIDAreDroppedAcrossBatches() async throws {
+        var store = StateStore<Int>()
+        let processor = BatchProcessor(role: role)
+        _ = try await processor.process([record(0, id: "x"), record(1, id: "y")], store: &store)
+        // A leaked copy of "x" at another offset, and a new record.
+        let outcome = try await processor.process([record(5, id: "x"), record(6, id: "z")], store: &store)
+        #expect(outcome.duplicates == 1)
+        #expect(try counts(outcome) == [.init(key: "a", count: 3)])
+        #expect(outcome.lastOffsets[KafkaTopicPartition(topic: "in", partition: 0)] == 6)
+    }
+
+    @Test func dedupeWindowIsBounded() async throws {
+        var store = StateStore<Int>()
+        let processor = BatchProcessor(role: role, dedupeWindow: 2)
+        _ = try await processor.process((0..<5).map { record(Int64($0), id: "id\($0)") }, store: &store)
+        #expect(store[0, "a"]?.applied == ["id3", "id4"])
+    }
+
+    @Test(arguments: [
+        (#"{"amount": "#, "undecodable"),
+        (#"{"count": 1}"#, "amount: required field is missing"),
+        (#"{"amount": "one"}"#, "amount: expected Int"),
+        (#"{"amount": -3}"#, "rejected by handler: amount must be positive"),
+    ])
+    func poisonGoesToTheDeadLetterTopicAndTheBatchGoesOn(value: String, reason: String) async throws {
+        var store = StateStore<Int>()
+        let outcome = try await BatchProcessor(role: role).process([record(0), record(1, value: value), record(2)], store: &store)
+        #expect(outcome.deadLettered == 1)
+        #expect(try counts(outcome).map(\.count) == [1, 2])
+        let dead = try #require(outcome.messages.first { $0.topic == role.deadLetterTopic })
+        #expect(dead.value == Array(value.utf8))
+        #expect(dead.headers.string(DeadLetterHeader.reason)?.contains(reason) == true, "\(dead.headers.string(DeadLetterHeader.reason) ?? "")")
+        #expect(dead.headers.string(DeadLetterHeader.sourceTopic) == "in")
+        #expect(dead.headers.string(DeadLetterHeader.sourcePartition) == "0")
+        #expect(dead.headers.string(DeadLetterHeader.sourceOffset) == "1")
+        #expect(outcome.lastOffsets[KafkaTopicPartition(topic: "in", partition: 0)] == 2)
+    }
+
+    @Test func oversizedRecordsAreDeadLettered() async throws {
+        var store = StateStore<Int>()
+        let big = #"{"amount":1,"padding":""# + String(repeating: "x", count: 200) + #""}"#
+        let outcome = try await BatchProcessor(role: role, maxMessageBytes: 100).process([record(0, value: big)], store: &store)
+        #expect(outcome.deadLettered == 1)
+        #expect(outcome.messages[0].headers.string(DeadLetterHeader.reason)?.hasPrefix("oversized") == true)
+    }
+
+    @Test func rollBackRestoresTheStoreAsBeforeTheBatch() async throws {
+        var store = StateStore<Int>()
+        let processor = BatchProcessor(role: role)
+        _ = try await processor.process([record(0)], store: &store)
+        let before = store
+        let outcome = try await processor.process([record(1), record(2, key: "new")], store: &store)
+        #expect(store.state(partition: 0, key: "a") == 2)
+        outcome.rollBack(&store)
+        #expect(store[0, "a"] == before[0, "a"])
+        #expect(store[0, "new"] == nil)
+    }
+}
+
+/// Fails transiently a given number of times, then counts like the counting role.
+struct FlakyRole: StreamRole {
+    final class Attempts: @unchecked Sendable {
+        var remainingFailures: Int
+        init(_ failures: Int) { remainingFailures = failures }
+    }
+
+    let name = "flaky"
+    let inputTopics = ["in"]
+    let attempts: Attempts
+
+    func handle(_ input: CountingRole.Increment, state: Int?, context: HandlerContext) throws -> HandlerResult<Int> {
+        if attempts.remainingFailures > 0 {
+            attempts.remainingFailures -= 1
+            throw TransientError("provider timed out")
+        }
+        return HandlerResult(state: .set((state ?? 0) + input.amount))
+    }
+}
+
+@Suite struct RetryTests {
+    func record() -> InboundRecord {
+        InboundRecord(topic: "in", partition: 0, offset: 0, key: "k", value: Array(#"{"amount":1}"#.utf8))
+    }
+
+    @Test func backoffsDoubleUpToTheirCapAndStayWithinTheBound() {
+        let policy = RetryPolicy(initialBackoff: .milliseconds(100), maxBackoff: .milliseconds(400), bound: .seconds(1))
+        #expect(policy.backoffs == [.milliseconds(100), .milliseconds(200), .milliseconds(400)])
+    }
+
+    @Test func transientFailuresAreRetriedWithBackoff() async throws {
+        let role = FlakyRole(attempts: .init(2))
+        var slept: [Duration] = []
+        var store = StateStore<Int>()
+        let outcome = try await BatchProcessor(role: role).process([record()], store: &store) { slept.append($0) }
+        #expect(slept == [.milliseconds(50), .milliseconds(100)])
+        #expect(outcome.deadLettered == 0)
+        #expect(store.state(partition: 0, key: "k") == 1)
+    }
+
+    @Test func persistentTransientFailuresAreDeadLetteredWithinTheBound() async throws {
+        let role = FlakyRole(attempts: .init(1000))
+        var slept: Duration = .zero
+        var store = StateStore<Int>()
+        let policy = RetryPolicy(initialBackoff: .milliseconds(50), maxBackoff: .seconds(1), bound: .seconds(2))
+        let outcome = try await BatchProcessor(role: role, retryPolicy: policy).process([record()], store: &store) { slept += $0 }
+        #expect(slept <= .seconds(2))
+        #expect(outcome.deadLettered == 1)
+        #expect(outcome.messages[0].headers.string(DeadLetterHeader.reason)?.contains("provider timed out") == true)
+    }
+}

@@ -1,0 +1,35 @@
+import Testing
+
+@testable import Streams
+
+@Suite struct WorkerHealthTests {
+    @Test func readyOnlyAfterEveryWorkerRestored() {
+        let health = WorkerHealth()
+        #expect(!health.isReady)
+        health.register("a-0", stallThreshold: .seconds(5))
+        health.register("b-0", stallThreshold: .seconds(5))
+        health.markReady("a-0")
+        #expect(health.unreadyWorkers() == ["b-0"])
+        health.markReady("b-0")
+        #expect(health.isReady)
+    }
+
+    @Test func stalledOrStoppedWorkersAreNotLive() {
+        let health = WorkerHealth()
+        health.register("a-0", stallThreshold: .seconds(5))
+        #expect(health.isLive)
+        #expect(health.stalledWorkers(now: .now + .seconds(6)) == ["a-0"])
+        health.progressed("a-0")
+        #expect(health.stalledWorkers(now: .now + .seconds(1)).isEmpty)
+        health.markStopped("a-0")
+        #expect(!health.isLive)
+    }
+
+    @Test func storedStateKeepsTheLatestIDs() {
+        var stored = StoredState<Int>(state: 1)
+        for id in ["a", "b", "c"] { stored.remember(id, window: 2) }
+        #expect(stored.applied == ["b", "c"])
+        #expect(stored.hasApplied("c"))
+        #expect(!stored.hasApplied("a"))
+    }
+}
