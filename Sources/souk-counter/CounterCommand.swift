@@ -24,6 +24,7 @@ struct CounterCommand: AsyncParsableCommand {
     @Option(help: "Worker slot; the transactional id is derived from it.") var instance = 0
     @Option(help: "Records per transaction at most.") var batchSize = 500
     @Option(help: "Milliseconds a batch keeps collecting after its first record.") var commitIntervalMs = 100
+    @Option(help: "Records larger than this go to the dead-letter topic.") var maxMessageBytes = 1_048_576
     @Flag(help: "Run without transactions (at-least-once).") var atLeastOnce = false
 
     func run() async throws {
@@ -39,7 +40,9 @@ struct CounterCommand: AsyncParsableCommand {
                 instance: instance,
                 batchSize: batchSize,
                 commitInterval: .milliseconds(commitIntervalMs),
-                exactlyOnce: !atLeastOnce
+                exactlyOnce: !atLeastOnce,
+                maxMessageBytes: maxMessageBytes,
+                consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:]
             ),
             logger: logger
         )

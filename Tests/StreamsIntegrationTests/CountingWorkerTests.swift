@@ -1,0 +1,230 @@
+import Counting
+import Foundation
+import Kafka
+import Streams
+import Testing
+import TestSupport
+
+/// The runtime's exactly-once guarantee, shown at the level of effects on the real broker: whatever
+/// happens to the workers, each key's count ends at exactly the number of increments produced for it,
+/// and the output, deduplicated by message id, holds every running count exactly once.
+@Suite(.serialized) struct CountingWorkerTests {
+    let stack: TestStack
+
+    init() throws { stack = try TestStack.load() }
+
+    @Test func survivesRandomKills() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 6, keys: 40)
+        for instance in 0..<3 { try run.start(instance) }
+        let production = Task { try await run.produce(total: 3000, chunk: 100, pause: .milliseconds(100)) }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<4 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 800...2000, using: &generator)))
+            let victim = Int.random(in: 0..<3, using: &generator)
+            try await run.kill(victim)
+            try run.start(victim)
+        }
+        try await production.value
+        try await run.verify()
+        // The state itself, not only the outputs: a lone fresh worker restores every partition from the
+        // changelog and must continue each count exactly where it ended.
+        try await run.stopWorkers()
+        try run.start(0)
+        try await run.produce(total: 40, chunk: 40, pause: .zero)
+        try await run.verify()
+        try await run.stopAll()
+    }
+
+    @Test func gracefulStopCommitsWhatWasProcessed() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 4, keys: 20)
+        for instance in 0..<2 { try run.start(instance) }
+        let production = Task { try await run.produce(total: 1500, chunk: 100, pause: .milliseconds(100)) }
+        try await Task.sleep(for: .seconds(1))
+        let status = try await run.stop(1)
+        #expect(status == 0, "a graceful stop exits cleanly")
+        try run.start(1)
+        try await production.value
+        try await run.verify()
+        try await run.stopAll()
+    }
+
+    @Test func scalesFromOneToThreeInstances() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 6, keys: 30)
+        try run.start(0)
+        try await run.produce(total: 600, chunk: 100, pause: .milliseconds(50))
+        try await run.waitForOutputs(atLeast: 300)
+        try run.start(1)
+        try run.start(2)
+        try await run.produce(total: 1200, chunk: 100, pause: .milliseconds(100))
+        try await run.verify()
+        try await run.stopAll()
+    }
+
+    @Test func poisonMessagesGoToTheDeadLetterTopicAndTheWorkerGoesOn() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 1, keys: 1, maxMessageBytes: 4096)
+        try run.start(0)
+        try await run.produce(total: 5, chunk: 5, pause: .zero)
+        let poison: [(String, String)] = [
+            ("not json {", "undecodable"),
+            (#"{"amount": "lots"}"#, "amount: expected Int"),
+            (#"{"amount": 1, "padding": ""# + String(repeating: "x", count: 5000) + #""}"#, "oversized"),
+        ]
+        for (value, _) in poison { try await run.produceRaw(key: "k0", value: value) }
+        try await run.produce(total: 5, chunk: 5, pause: .zero)
+        try await run.verify()
+
+        let deadLetters = try await run.readDeadLetters(count: 3)
+        #expect(deadLetters.count == 3)
+        for ((value, reason), letter) in zip(poison, deadLetters) {
+            #expect(letter.valueString == value)
+            #expect(letter.headers.string(DeadLetterHeader.reason)?.contains(reason) == true, "\(letter.headers.string(DeadLetterHeader.reason) ?? "no reason")")
+            #expect(letter.headers.string(DeadLetterHeader.sourceTopic) == run.input)
+            #expect(letter.headers.string(DeadLetterHeader.sourcePartition) == "0")
+        }
+        #expect(deadLetters.compactMap { $0.headers.string(DeadLetterHeader.sourceOffset) } == ["5", "6", "7"])
+        try await run.stopAll()
+    }
+}
+
+/// One counting scenario: topics, workers, produced increments, and the check of the output.
+final class CountingRun: @unchecked Sendable {
+    let stack: TestStack
+    let role: String
+    let input: String
+    let output: String
+    let keys: Int
+    let maxMessageBytes: Int
+    let logDirectory: URL
+    private var workers: [Int: ChildProcess] = [:]
+    private var starts = 0
+    private var expected: [String: Int] = [:]
+    private let producer: KafkaProducer
+
+    init(stack: TestStack, partitions: Int, keys: Int, maxMessageBytes: Int = 1_048_576) async throws {
+        self.stack = stack
+        self.keys = keys
+        self.maxMessageBytes = maxMessageBytes
+        role = uniqueName("counter")
+        input = try await stack.freshTopic("counts-in", partitions: partitions)
+        output = try await stack.freshTopic("counts-out", partitions: partitions)
+        logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(role)
+        try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
+        producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)
+    }
+
+    func start(_ instance: Int) throws {
+        starts += 1
+        workers[instance] = try ChildProcess(
+            executable: "souk-counter",
+            arguments: ["--input", input, "--output", output, "--role", role, "--instance", String(instance), "--max-message-bytes", String(maxMessageBytes)],
+            environment: ["SOUK_LOG_LEVEL": ProcessInfo.processInfo.environment["SOUK_TEST_WORKER_LOG_LEVEL"] ?? "info"],
+            logFile: logDirectory.appendingPathComponent("instance-\(instance)-start-\(starts).log")
+        )
+    }
+
+    func kill(_ instance: Int) async throws {
+        workers[instance]?.kill()
+        try await workers[instance]?.waitForExit()
+    }
+
+    func stop(_ instance: Int) async throws -> Int32 {
+        workers[instance]?.terminate()
+        return try await workers[instance]?.waitForExit(timeout: .seconds(30)) ?? -1
+    }
+
+    func stopWorkers() async throws {
+        for worker in workers.values { worker.terminate() }
+        for worker in workers.values { try await worker.waitForExit() }
+        workers.removeAll()
+    }
+
+    func stopAll() async throws {
+        try await stopWorkers()
+        try await producer.close()
+    }
+
+    /// Produces `total` increments of 1 over `keys` keys, in chunks, so that they keep arriving while
+    /// workers come and go.
+    func produce(total: Int, chunk: Int, pause: Duration) async throws {
+        var sent = 0
+        while sent < total {
+            for _ in 0..<min(chunk, total - sent) {
+                let key = "k\(sent % keys)"
+                try await producer.produce(KafkaProducerMessage(topic: input, key: key, value: #"{"amount":1}"#))
+                expected[key, default: 0] += 1
+                sent += 1
+            }
+            try await producer.flush()
+            if pause > .zero { try await Task.sleep(for: pause) }
+        }
+    }
+
+    func produceRaw(key: String, value: String) async throws {
+        _ = try await producer.send(KafkaProducerMessage(topic: input, key: key, value: value))
+    }
+
+    private var outputs: [String: (key: String, count: Int)] = [:]
+    private var conflicts: [String] = []
+    private lazy var reader: KafkaConsumer = {
+        let consumer = try! KafkaConsumer(configuration: stack.consumerConfiguration(group: uniqueName("reader")), logger: stack.logger)
+        return consumer
+    }()
+    private var subscribed = false
+
+    private func readOutputs(until done: () -> Bool, timeout: Duration) async throws {
+        if !subscribed {
+            try await reader.subscribe(topics: [output])
+            subscribed = true
+        }
+        try await eventually("the expected counts appear in \(output) (worker logs: \(logDirectory.path))", timeout: timeout, every: .zero) {
+            for message in try await reader.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
+                let id = message.headers.string(CloudEventHeader.id) ?? "missing"
+                let counted = try JSONDecoder().decode(CountingRole.Counted.self, from: Data(message.value ?? []))
+                if let seen = outputs[id], seen != (counted.key, counted.count) {
+                    conflicts.append("\(id): \(seen) then \(counted)")
+                }
+                outputs[id] = (counted.key, counted.count)
+            }
+            return done()
+        }
+    }
+
+    func waitForOutputs(atLeast count: Int) async throws {
+        try await readOutputs(until: { outputs.count >= count }, timeout: .seconds(60))
+    }
+
+    /// Waits until every key reached its expected count, then checks each count appears exactly once.
+    func verify() async throws {
+        let expected = self.expected
+        try await readOutputs(
+            until: {
+                var highest: [String: Int] = [:]
+                for value in outputs.values { highest[value.key] = max(highest[value.key] ?? 0, value.count) }
+                return expected.allSatisfy { highest[$0.key] == $0.value }
+            },
+            timeout: .seconds(120)
+        )
+        #expect(conflicts.isEmpty, "one id, two payloads: \(conflicts.prefix(5))")
+        var perKey: [String: [Int]] = [:]
+        for value in outputs.values { perKey[value.key, default: []].append(value.count) }
+        for (key, count) in expected {
+            #expect(perKey[key]?.sorted() == Array(1...count), "key \(key): each running count exactly once")
+        }
+        #expect(Set(perKey.keys) == Set(expected.keys))
+    }
+
+    func readDeadLetters(count: Int) async throws -> [KafkaConsumerMessage] {
+        let consumer = try KafkaConsumer(configuration: stack.consumerConfiguration(group: uniqueName("dlq")), logger: stack.logger)
+        try await consumer.subscribe(topics: ["souk.\(role).dlq.v1"])
+        var letters: [String: KafkaConsumerMessage] = [:]
+        try await eventually("\(count) dead letters arrive", timeout: .seconds(30), every: .zero) {
+            for message in try await consumer.poll(timeout: .milliseconds(200)) {
+                // Dedupe by source position: an aborted batch may have leaked a copy.
+                letters[message.headers.string(DeadLetterHeader.sourceOffset) ?? ""] = message
+            }
+            return letters.count >= count
+        }
+        try await consumer.close()
+        return letters.values.sorted { $0.offset < $1.offset }
+    }
+}
