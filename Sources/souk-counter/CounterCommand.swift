@@ -26,9 +26,12 @@ struct CounterCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds a batch keeps collecting after its first record.") var commitIntervalMs = 100
     @Option(help: "Records larger than this go to the dead-letter topic.") var maxMessageBytes = 1_048_576
     @Flag(help: "Run without transactions (at-least-once).") var atLeastOnce = false
+    @Option(help: "Port of /health/live, /health/ready and /metrics (0: none).") var httpPort = 0
 
     func run() async throws {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        let registry = SoukMetrics.bootstrap()
+        let health = WorkerHealth()
         let environment = try SoukEnvironment.load()
         var logger = Logger(label: "souk.counter")
         logger.logLevel = environment["SOUK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
@@ -44,15 +47,21 @@ struct CounterCommand: AsyncParsableCommand {
                 maxMessageBytes: maxMessageBytes,
                 consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:]
             ),
+            logger: logger,
+            health: health
+        )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: worker)]
+        if httpPort > 0 {
+            services.append(.init(service: ObservabilityServer.make(port: httpPort, health: health, registry: registry, logger: logger)))
+        }
+        var configuration = ServiceGroupConfiguration(
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: worker)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
+        // A batch in flight is finished and committed; past this the process exits anyway.
+        configuration.maximumGracefulShutdownDuration = .seconds(20)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
     }
 }

@@ -60,6 +60,25 @@ import TestSupport
         try await run.stopAll()
     }
 
+    @Test func healthAndMetricsAreServed() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 2, keys: 4)
+        let port = try freePort()
+        try run.start(0, httpPort: port)
+        try await eventually("/health/ready answers 200", timeout: .seconds(60)) {
+            await httpGet("http://127.0.0.1:\(port)/health/ready")?.status == 200
+        }
+        #expect(await httpGet("http://127.0.0.1:\(port)/health/live")?.status == 200)
+        try await run.produce(total: 40, chunk: 40, pause: .zero)
+        try await run.verify()
+        let metrics = try #require(await httpGet("http://127.0.0.1:\(port)/metrics"))
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains(#"souk_stream_messages_in_total{role="\#(run.role)",partition="0"}"#) || metrics.body.contains(#"souk_stream_messages_in_total{partition="0",role="\#(run.role)"}"#), "\(metrics.body.prefix(2000))")
+        #expect(metrics.body.contains("souk_stream_transactions_total"))
+        #expect(metrics.body.contains("souk_stream_restore_duration_seconds"))
+        #expect(metrics.body.contains("souk_stream_lag"))
+        try await run.stopAll()
+    }
+
     @Test func poisonMessagesGoToTheDeadLetterTopicAndTheWorkerGoesOn() async throws {
         let run = try await CountingRun(stack: stack, partitions: 1, keys: 1, maxMessageBytes: 4096)
         try run.start(0)
@@ -112,11 +131,14 @@ final class CountingRun: @unchecked Sendable {
         producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)
     }
 
-    func start(_ instance: Int) throws {
+    func start(_ instance: Int, httpPort: Int = 0) throws {
         starts += 1
         workers[instance] = try ChildProcess(
             executable: "souk-counter",
-            arguments: ["--input", input, "--output", output, "--role", role, "--instance", String(instance), "--max-message-bytes", String(maxMessageBytes)],
+            arguments: [
+                "--input", input, "--output", output, "--role", role, "--instance", String(instance),
+                "--max-message-bytes", String(maxMessageBytes), "--http-port", String(httpPort),
+            ],
             environment: ["SOUK_LOG_LEVEL": ProcessInfo.processInfo.environment["SOUK_TEST_WORKER_LOG_LEVEL"] ?? "info"],
             logFile: logDirectory.appendingPathComponent("instance-\(instance)-start-\(starts).log")
         )

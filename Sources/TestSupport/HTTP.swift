@@ -1,0 +1,32 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A free TCP port on loopback, for a server a test starts.
+public func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw DeadlineExceeded(description: "no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// GET `url`; `nil` when nothing answers yet.
+public func httpGet(_ url: String) async -> (status: Int, body: String)? {
+    guard let url = URL(string: url) else { return nil }
+    var request = URLRequest(url: url)
+    request.timeoutInterval = 2
+    guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else {
+        return nil
+    }
+    return (http.statusCode, String(decoding: data, as: UTF8.self))
+}
