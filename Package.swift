@@ -53,6 +53,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(
+            name: "souk-bench",
+            dependencies: [
+                "App", "Kafka", "Streams",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/souk-bench"
+        ),
         .target(
             name: "App",
             dependencies: [

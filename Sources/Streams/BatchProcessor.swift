@@ -79,7 +79,7 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             outcome.lastOffsets[KafkaTopicPartition(topic: record.topic, partition: record.partition)] = record.offset
             let key = record.stateKey
             var stored = store[record.partition, key] ?? StoredState(state: nil)
-            if stored.hasApplied(record.id) {
+            if role.deduplicatesInputs && stored.hasApplied(record.id) {
                 outcome.duplicates += 1
                 continue
             }
@@ -91,22 +91,22 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
                 outcome.deadLettered += 1
                 continue
             }
+            for (index, output) in result.outputs.enumerated() {
+                outcome.messages.append(envelope(output, for: record, index: index))
+            }
+            outcome.emitted += result.outputs.count
             switch result.state {
-            case .unchanged: break
+            case .unchanged: if !role.deduplicatesInputs { continue }
             case .set(let state): stored.state = state
             case .delete: stored.state = nil
             }
-            stored.remember(record.id, window: dedupeWindow)
+            if role.deduplicatesInputs { stored.remember(record.id, window: dedupeWindow) }
             let changelogKey = ChangelogKey(partition: record.partition, key: key)
             if changed.updateValue(record, forKey: changelogKey) == nil {
                 changeOrder.append(changelogKey)
                 outcome.undo[changelogKey] = .some(store[record.partition, key])
             }
             store[record.partition, key] = stored
-            for (index, output) in result.outputs.enumerated() {
-                outcome.messages.append(envelope(output, for: record, index: index))
-            }
-            outcome.emitted += result.outputs.count
         }
         for changelogKey in changeOrder {
             let source = changed[changelogKey]!
@@ -134,12 +134,13 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         } catch {
             throw RecordFailure(reason: "undecodable: \(error)")
         }
-        var waits = retryPolicy.backoffs[...]
+        var waits: ArraySlice<Duration>?
         while true {
             do {
                 return try role.handle(input, state: state, context: HandlerContext(record: record))
             } catch let error as TransientError {
-                guard let wait = waits.popFirst() else {
+                if waits == nil { waits = retryPolicy.backoffs[...] }
+                guard let wait = waits?.popFirst() else {
                     throw RecordFailure(reason: "transient failure persisted past \(retryPolicy.bound): \(error.reason)")
                 }
                 try await sleep(wait)
@@ -198,23 +199,23 @@ struct ChangelogKey: Hashable, Sendable {
 
 /// Which input record a changelog record came from. Restore ignores records whose source the group has
 /// not committed: those belong to a transaction that was aborted or is still open.
-struct ChangelogSource: Equatable, Sendable {
+public struct ChangelogSource: Equatable, Sendable {
     static let topicHeader = "souk_source_topic"
     static let offsetHeader = "souk_source_offset"
 
-    var topic: String
-    var offset: Int64
+    public var topic: String
+    public var offset: Int64
 
-    var headers: [KafkaHeader] {
+    public var headers: [KafkaHeader] {
         [KafkaHeader(key: Self.topicHeader, string: topic), KafkaHeader(key: Self.offsetHeader, string: String(offset))]
     }
 
-    init(topic: String, offset: Int64) {
+    public init(topic: String, offset: Int64) {
         self.topic = topic
         self.offset = offset
     }
 
-    init?(headers: [KafkaHeader]) {
+    public init?(headers: [KafkaHeader]) {
         guard let topic = headers.string(Self.topicHeader), let offset = headers.string(Self.offsetHeader).flatMap(Int64.init) else {
             return nil
         }

@@ -7,14 +7,21 @@ import Logging
 /// Reads `read_uncommitted` to the end of each partition (so that a transaction left open by a killed
 /// worker cannot stall the restore) and keeps only records whose source input offset the group has
 /// committed: the others belong to transactions that were aborted or are still open.
-struct ChangelogRestorer<State: Codable & Sendable & Equatable>: Sendable {
+public struct ChangelogRestorer<State: Codable & Sendable & Equatable>: Sendable {
     let changelogTopic: String
     let bootstrapServers: String
     let logger: Logger
     let timeout: Duration
 
+    public init(changelogTopic: String, bootstrapServers: String, logger: Logger, timeout: Duration = .seconds(120)) {
+        self.changelogTopic = changelogTopic
+        self.bootstrapServers = bootstrapServers
+        self.logger = logger
+        self.timeout = timeout
+    }
+
     /// - Parameter committed: the group's committed offset per input topic for each partition.
-    func restore(
+    public func restore(
         partitions: [Int32],
         committed: [KafkaTopicPartition: Int64]
     ) async throws -> [Int32: [String: StoredState<State>]] {

@@ -20,9 +20,16 @@ public protocol StreamRole: Sendable {
     func decode(_ record: InboundRecord) throws -> Input
 
     func handle(_ input: Input, state: State?, context: HandlerContext) throws -> HandlerResult<State>
+
+    /// Whether the runtime remembers applied record ids per key to drop redelivered copies (default
+    /// `true`). A stateless role whose outputs its consumers deduplicate may turn it off and skip the
+    /// changelog write it costs.
+    var deduplicatesInputs: Bool { get }
 }
 
 extension StreamRole {
+    public var deduplicatesInputs: Bool { true }
+
     /// The topic every state change of the role is written to, co-partitioned with the inputs.
     public var changelogTopic: String { "souk.\(name).changelog.v1" }
     /// Where records that cannot be processed go, with the reason in their headers.

@@ -187,8 +187,19 @@ public final class StreamWorker<Role: StreamRole>: Service {
     ) async throws {
         let started = ContinuousClock.now
         let outcome = try await processor.process(records, store: &store)
+        let processed = ContinuousClock.now
         do {
             try await output.write(outcome.messages, lastOffsets: outcome.lastOffsets, consumer: consumer)
+            if logger.logLevel <= .trace {
+                logger.trace(
+                    "batch committed",
+                    metadata: [
+                        "souk.records": "\(records.count)", "souk.messages": "\(outcome.messages.count)",
+                        "souk.process_us": "\((processed - started).nanoseconds / 1000)",
+                        "souk.write_us": "\((ContinuousClock.now - processed).nanoseconds / 1000)",
+                    ]
+                )
+            }
             metrics.recordBatch(outcome, records: records, duration: .now - started, committed: true)
             for (partition, offset) in outcome.lastOffsets {
                 if let high = consumer.cachedHighWatermark(partition) { metrics.recordLag(partition, lag: max(0, high - offset - 1)) }

@@ -1,0 +1,71 @@
+import App
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import Streams
+
+/// Measures consume → produce pipes on the broker of the stack in SOUK_ENV_FILE and prints a table.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "souk-bench",
+        abstract: "Throughput and per-hop latency of (a) a raw librdkafka pipe, (b) the runtime exactly-once, (c) the runtime at-least-once."
+    )
+
+    @Option(help: "Records preloaded for the throughput phase.") var messages = 300_000
+    @Option(help: "Bytes per record value.") var size = 200
+    @Option(help: "Partitions of the input and output topics.") var partitions = 6
+    @Option(help: "Records per second in the latency phase.") var rate = 2_000
+    @Option(help: "Seconds of the latency phase.") var latencySeconds = 5
+    @Option(help: "Changelog records for the restore measurement (0: skip).") var restoreRecords = 200_000
+    @Option(help: "Runtime batch sizes to measure, comma-separated (the runtime's default is 500).") var batchSizes = "500,5000"
+    @Option(help: "Pipes to measure: raw, eos, alo (comma-separated).") var modes = "raw,eos,alo"
+    @Option(help: "Log level of the runtime (trace shows each batch's timings).") var logLevel = "warning"
+
+    func run() async throws {
+        var logger = Logger(label: "souk.bench")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        let environment = try SoukEnvironment.load()
+        let context = BenchContext(
+            bootstrapServers: try environment.kafkaBootstrapServers,
+            timings: try environment.kafkaConsumerTimings,
+            logger: logger,
+            messages: messages,
+            size: size,
+            partitions: partitions,
+            rate: rate,
+            latencySeconds: latencySeconds
+        )
+        var rows: [BenchResult] = []
+        let selected = Set(modes.split(separator: ",").map(String.init))
+        let sizes = batchSizes.split(separator: ",").compactMap { Int($0) }
+        for mode in BenchMode.allCases where selected.contains(mode.option) {
+            for batchSize in mode == .raw ? [500] : sizes {
+                let result = try await context.measure(mode, batchSize: batchSize)
+                printErr("\(result.title): \(result.formattedRate) msg/s, p50 \(result.p50) ms, p99 \(result.p99) ms")
+                rows.append(result)
+            }
+        }
+        print("")
+        print("| pipe | messages/s | p50 hop ms | p99 hop ms | vs raw |")
+        print("|---|---:|---:|---:|---:|")
+        let raw = rows.first { $0.mode == .raw }?.throughput ?? 1
+        for row in rows {
+            print("| \(row.title) | \(row.formattedRate) | \(row.p50) | \(row.p99) | \(String(format: "%.2f", row.throughput / raw)) |")
+        }
+        print("")
+        print("\(messages) records of \(size) B preloaded, \(partitions) partitions, one worker; commit interval 100 ms; latency at \(rate) records/s for \(latencySeconds) s, read by a read_committed consumer.")
+        if restoreRecords > 0 {
+            let restore = try await context.measureRestore(records: restoreRecords)
+            print("")
+            print("| changelog restore | records | keys | seconds | records/s |")
+            print("|---|---:|---:|---:|---:|")
+            print("| \(partitions) partitions | \(restoreRecords) | \(restore.keys) | \(String(format: "%.2f", restore.seconds)) | \(Int(Double(restoreRecords) / restore.seconds)) |")
+        }
+    }
+}
+
+func printErr(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

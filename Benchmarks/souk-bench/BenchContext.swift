@@ -1,0 +1,202 @@
+import Foundation
+import Kafka
+import Logging
+import Streams
+
+enum BenchMode: CaseIterable {
+    case raw, exactlyOnce, atLeastOnce
+
+    var title: String {
+        switch self {
+        case .raw: "(a) raw librdkafka pipe, no transactions"
+        case .exactlyOnce: "(b) runtime, exactly-once"
+        case .atLeastOnce: "(c) runtime, at-least-once"
+        }
+    }
+
+    var option: String {
+        switch self {
+        case .raw: "raw"
+        case .exactlyOnce: "eos"
+        case .atLeastOnce: "alo"
+        }
+    }
+}
+
+struct BenchResult {
+    var mode: BenchMode
+    var batchSize: Int
+    var title: String { mode == .raw ? mode.title : "\(mode.title), batch \(batchSize)" }
+    var throughput: Double
+    var p50: String
+    var p99: String
+    var formattedRate: String { String(Int(throughput)) }
+}
+
+struct BenchContext: Sendable {
+    let bootstrapServers: String
+    let timings: KafkaConsumerTimings
+    let logger: Logger
+    let messages: Int
+    let size: Int
+    let partitions: Int
+    let rate: Int
+    let latencySeconds: Int
+
+    func measure(_ mode: BenchMode, batchSize: Int) async throws -> BenchResult {
+        let admin = try KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
+        let run = "bench-\(UInt32.random(in: 0..<UInt32.max))"
+        let input = "\(run)-in"
+        let output = "\(run)-out"
+        try await admin.createTopics([KafkaNewTopic(name: input, partitions: partitions), KafkaNewTopic(name: output, partitions: partitions)])
+        defer { Task { [admin] in try? await admin.deleteTopics([input, output, "souk.\(run).changelog.v1", "souk.\(run).dlq.v1"]) } }
+
+        try await preload(input, count: messages)
+        let reader = try KafkaConsumer(configuration: consumerConfiguration(group: "\(run)-reader"), logger: logger)
+        try await reader.subscribe(topics: [output])
+
+        let pipe = Task { try await runPipe(mode, name: run, input: input, output: output, batchSize: batchSize) }
+        // Throughput: from the first to the last output record of the preloaded backlog.
+        var received = 0
+        var first: ContinuousClock.Instant?
+        var last = ContinuousClock.now
+        let deadline = ContinuousClock.now + .seconds(300)
+        while received < messages && ContinuousClock.now < deadline {
+            let batch = try await reader.poll(maxMessages: 10_000, timeout: .milliseconds(100))
+            guard !batch.isEmpty else { continue }
+            if first == nil { first = .now }
+            received += batch.count
+            last = .now
+        }
+        let elapsed = (last - (first ?? last))
+        let throughput = Double(received) / max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+
+        // Latency: a paced producer stamps each record; the reader subtracts on arrival.
+        let latencies = try await measureLatency(input: input, reader: reader)
+        pipe.cancel()
+        _ = try? await pipe.value
+        try await reader.close()
+        return BenchResult(mode: mode, batchSize: batchSize, throughput: throughput, p50: percentile(latencies, 0.50), p99: percentile(latencies, 0.99))
+    }
+
+    func consumerConfiguration(group: String) -> KafkaConsumerConfiguration {
+        KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: group, timings: timings)
+    }
+
+    private func preload(_ topic: String, count: Int) async throws {
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers, linger: .milliseconds(20), additional: ["queue.buffering.max.messages": "1000000"]),
+            logger: logger
+        )
+        let value = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+        for index in 0..<count {
+            try await producer.produce(KafkaProducerMessage(topic: topic, key: Array("key-\(index % 10_000)".utf8), value: value))
+        }
+        try await producer.close(timeout: .seconds(120))
+    }
+
+    private func measureLatency(input: String, reader: KafkaConsumer) async throws -> [Double] {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers, linger: .zero), logger: logger)
+        let total = rate * latencySeconds
+        let value = [UInt8](repeating: UInt8(ascii: "y"), count: size)
+        let sender = Task {
+            let start = ContinuousClock.now
+            for index in 0..<total {
+                let due = start + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
+                if due > .now { try await Task.sleep(until: due) }
+                let stamp = String(DispatchTime.now().uptimeNanoseconds)
+                try await producer.produce(
+                    KafkaProducerMessage(topic: input, key: Array("lat-\(index)".utf8), value: value, headers: [KafkaHeader(key: BenchHeader.sent, string: stamp)])
+                )
+            }
+            try await producer.flush()
+        }
+        var latencies: [Double] = []
+        let deadline = ContinuousClock.now + .seconds(latencySeconds + 60)
+        while latencies.count < total && ContinuousClock.now < deadline {
+            for message in try await reader.poll(maxMessages: 10_000, timeout: .milliseconds(50)) {
+                guard let sent = message.headers.string(BenchHeader.sent).flatMap(UInt64.init) else { continue }
+                latencies.append(Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e6)
+            }
+        }
+        try await sender.value
+        try await producer.close()
+        return latencies
+    }
+
+    private func runPipe(_ mode: BenchMode, name: String, input: String, output: String, batchSize: Int) async throws {
+        switch mode {
+        case .raw:
+            try await rawPipe(group: "\(name)-raw", input: input, output: output)
+        case .exactlyOnce, .atLeastOnce:
+            let worker = StreamWorker(
+                role: PipeRole(name: name, inputTopics: [input], outputTopic: output),
+                configuration: StreamConfiguration(
+                    bootstrapServers: bootstrapServers,
+                    timings: timings,
+                    batchSize: batchSize,
+                    exactlyOnce: mode == .exactlyOnce,
+                    consumerOverrides: ["fetch.max.bytes": "52428800", "max.partition.fetch.bytes": "10485760"]
+                ),
+                logger: logger
+            )
+            try await worker.run()
+        }
+    }
+
+    /// The baseline: librdkafka's consumer and producer through the binding, records copied through,
+    /// offsets committed now and then, nothing else.
+    private func rawPipe(group: String, input: String, output: String) async throws {
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers), logger: logger)
+        try await consumer.subscribe(topics: [input])
+        while !Task.isCancelled {
+            let batch = try await consumer.poll(maxMessages: 500, timeout: .milliseconds(100))
+            var last: [KafkaTopicPartition: Int64] = [:]
+            for message in batch {
+                try await producer.produce(KafkaProducerMessage(topic: output, key: message.key, value: message.value, headers: message.headers))
+                last[message.topicPartition] = message.offset
+            }
+        }
+        try? await producer.close(timeout: .seconds(5))
+        try? await consumer.close()
+    }
+
+    func measureRestore(records: Int) async throws -> (keys: Int, seconds: Double) {
+        let admin = try KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
+        let changelog = "bench-restore-\(UInt32.random(in: 0..<UInt32.max))"
+        try await admin.createTopics([KafkaNewTopic(name: changelog, partitions: partitions)])
+        defer { Task { [admin] in try? await admin.deleteTopics([changelog]) } }
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers, linger: .milliseconds(20), additional: ["queue.buffering.max.messages": "1000000"]),
+            logger: logger
+        )
+        let keys = 10_000
+        for index in 0..<records {
+            let partition = Int32(index % partitions)
+            let stored = StoredState(state: index, applied: ["in:\(partition):\(index)"])
+            try await producer.produce(
+                KafkaProducerMessage(
+                    topic: changelog,
+                    partition: partition,
+                    key: Array("key-\(index % keys)".utf8),
+                    value: Array(try JSONEncoder.souk.encode(stored)),
+                    headers: ChangelogSource(topic: "in", offset: Int64(index)).headers
+                )
+            )
+        }
+        try await producer.close(timeout: .seconds(120))
+        let committed = Dictionary(uniqueKeysWithValues: (0..<partitions).map { (KafkaTopicPartition(topic: "in", partition: Int32($0)), Int64.max) })
+        let restorer = ChangelogRestorer<Int>(changelogTopic: changelog, bootstrapServers: bootstrapServers, logger: logger)
+        let started = ContinuousClock.now
+        let restored = try await restorer.restore(partitions: (0..<partitions).map(Int32.init), committed: committed)
+        let elapsed = ContinuousClock.now - started
+        return (restored.values.reduce(0) { $0 + $1.count }, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+}
+
+func percentile(_ values: [Double], _ p: Double) -> String {
+    guard !values.isEmpty else { return "n/a" }
+    let sorted = values.sorted()
+    return String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
+}

@@ -1,0 +1,26 @@
+import Streams
+
+/// Forwards every record unchanged (value, key, and the benchmark's send-time header): the runtime's
+/// own cost, with no decoding and no state.
+struct PipeRole: StreamRole {
+    let name: String
+    let inputTopics: [String]
+    let outputTopic: String
+
+    var deduplicatesInputs: Bool { false }
+
+    func decode(_ record: InboundRecord) throws -> [UInt8] { record.value ?? [] }
+
+    func handle(_ input: [UInt8], state: Empty?, context: HandlerContext) throws -> HandlerResult<Empty> {
+        let sent = context.record.headers.last(BenchHeader.sent).map { [$0] } ?? []
+        return HandlerResult(outputs: [
+            OutboundMessage(topic: outputTopic, key: context.record.key, type: "souk.bench.Piped.v1", value: input, headers: sent)
+        ])
+    }
+
+    struct Empty: Codable, Sendable, Equatable {}
+}
+
+enum BenchHeader {
+    static let sent = "bench_sent_ns"
+}
