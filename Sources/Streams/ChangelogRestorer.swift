@@ -12,12 +12,42 @@ public struct ChangelogRestorer<State: Codable & Sendable & Equatable>: Sendable
     let bootstrapServers: String
     let logger: Logger
     let timeout: Duration
+    let snapshots: StateSnapshots?
 
-    public init(changelogTopic: String, bootstrapServers: String, logger: Logger, timeout: Duration = .seconds(120)) {
+    public init(
+        changelogTopic: String,
+        bootstrapServers: String,
+        logger: Logger,
+        timeout: Duration = .seconds(120),
+        snapshots: StateSnapshots? = nil
+    ) {
         self.changelogTopic = changelogTopic
         self.bootstrapServers = bootstrapServers
         self.logger = logger
         self.timeout = timeout
+        self.snapshots = snapshots
+    }
+
+    /// Where each partition's restore starts: a usable snapshot's offset and entries, else the beginning.
+    private func startingPoints(_ partitions: [Int32]) async throws -> [Int32: (offset: KafkaOffset, entries: [String: StoredState<State>])] {
+        var points: [Int32: (KafkaOffset, [String: StoredState<State>])] = [:]
+        let admin = snapshots == nil ? nil : try KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
+        for partition in partitions {
+            points[partition] = (.beginning, [:])
+            guard let snapshots, let admin, let snapshot = snapshots.load(changelogTopic, partition: partition, as: State.self) else { continue }
+            // A changelog that was recreated or truncated no longer matches the snapshot.
+            let (low, high) = try await admin.watermarks(KafkaTopicPartition(topic: changelogTopic, partition: partition))
+            if snapshot.changelogOffset >= low && snapshot.changelogOffset <= high {
+                points[partition] = (KafkaOffset(snapshot.changelogOffset), snapshot.entries)
+                logger.info(
+                    "restoring from snapshot",
+                    metadata: ["kafka.partition": "\(partition)", "kafka.offset": "\(snapshot.changelogOffset)", "souk.keys": "\(snapshot.entries.count)"]
+                )
+            } else {
+                snapshots.discard(changelogTopic, partition: partition)
+            }
+        }
+        return points
     }
 
     /// - Parameter committed: the group's committed offset per input topic for each partition.
@@ -36,8 +66,9 @@ public struct ChangelogRestorer<State: Codable & Sendable & Equatable>: Sendable
             ),
             logger: logger
         )
-        try await consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: changelogTopic, partition: $0, offset: .beginning) })
-        var restored: [Int32: [String: StoredState<State>]] = Dictionary(uniqueKeysWithValues: partitions.map { ($0, [:]) })
+        let points = try await startingPoints(partitions)
+        try await consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: changelogTopic, partition: $0, offset: points[$0]!.offset) })
+        var restored: [Int32: [String: StoredState<State>]] = points.mapValues(\.entries)
         var remaining = Set(partitions)
         let decoder = JSONDecoder.souk
         let deadline = ContinuousClock.now + timeout

@@ -34,6 +34,8 @@ public struct StateStore<State: Codable & Sendable & Equatable>: Sendable {
 
     public var ownedPartitions: Set<Int32> { Set(partitions.keys) }
 
+    public func entries(partition: Int32) -> [String: StoredState<State>] { partitions[partition] ?? [:] }
+
     public func keyCount(partition: Int32) -> Int { partitions[partition]?.count ?? 0 }
 
     mutating func install(partition: Int32, _ entries: [String: StoredState<State>]) {

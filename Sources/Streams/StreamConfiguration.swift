@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 
 /// How a worker runs; defaults suit production, the local stack overrides the consumer timings.
@@ -21,6 +22,10 @@ public struct StreamConfiguration: Sendable {
     public var stallThreshold: Duration
     public var producerOverrides: [String: String]
     public var consumerOverrides: [String: String]
+    /// Where local state snapshots go (`nil`: none; every restore reads the whole changelog).
+    public var stateDirectory: URL?
+    /// How often a partition's state is snapshotted, after a commit.
+    public var snapshotInterval: Duration
 
     public init(
         bootstrapServers: String,
@@ -35,7 +40,9 @@ public struct StreamConfiguration: Sendable {
         createTopics: Bool = true,
         stallThreshold: Duration = .seconds(30),
         producerOverrides: [String: String] = [:],
-        consumerOverrides: [String: String] = [:]
+        consumerOverrides: [String: String] = [:],
+        stateDirectory: URL? = nil,
+        snapshotInterval: Duration = .seconds(60)
     ) {
         self.bootstrapServers = bootstrapServers
         self.timings = timings
@@ -50,6 +57,8 @@ public struct StreamConfiguration: Sendable {
         self.stallThreshold = stallThreshold
         self.producerOverrides = producerOverrides
         self.consumerOverrides = consumerOverrides
+        self.stateDirectory = stateDirectory
+        self.snapshotInterval = snapshotInterval
     }
 
     public func transactionalID(role: String) -> String { "souk-\(role)-\(instance)" }

@@ -58,13 +58,17 @@ public final class StreamWorker<Role: StreamRole>: Service {
         logger.info("worker started", metadata: ["kafka.topics": .string(role.inputTopics.joined(separator: ","))])
 
         var owned = OwnedPartitions()
+        let snapshotter = configuration.stateDirectory.map { Snapshotter(snapshots: StateSnapshots(directory: $0)) }
         do {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let records = try await collectBatch(consumer, owned: &owned)
                 try await restorePending(consumer, owned: &owned)
                 health.progressed(healthName)
                 guard !records.isEmpty else { continue }
-                try await runBatch(records, store: &owned.store, consumer: consumer, output: output)
+                let committed = try await runBatch(records, store: &owned.store, consumer: consumer, output: output)
+                if committed, let snapshotter {
+                    try await snapshotter.snapshotDue(owned.store, partitions: Set(records.map(\.partition)), worker: self)
+                }
                 health.progressed(healthName)
             }
         } catch {
@@ -75,6 +79,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
         }
         logger.info("worker shutting down")
         try await settleRebalance(consumer, owned: &owned)
+        if let snapshotter {
+            try? await snapshotter.snapshot(owned.store, partitions: owned.store.ownedPartitions, worker: self)
+        }
         try await consumer.close()
         await output.close()
     }
@@ -161,7 +168,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
             changelogTopic: role.changelogTopic,
             bootstrapServers: configuration.bootstrapServers,
             logger: logger,
-            timeout: .seconds(120)
+            timeout: .seconds(120),
+            snapshots: configuration.stateDirectory.map(StateSnapshots.init)
         )
         let restored = try await restorer.restore(partitions: partitions, committed: committed)
         var keys = 0
@@ -179,12 +187,13 @@ public final class StreamWorker<Role: StreamRole>: Service {
         health.markReady(healthName)
     }
 
+    /// - Returns: whether the batch was committed (else it was aborted and will be reprocessed).
     private func runBatch(
         _ records: [InboundRecord],
         store: inout StateStore<Role.State>,
         consumer: KafkaConsumer,
         output: WorkerOutput
-    ) async throws {
+    ) async throws -> Bool {
         let started = ContinuousClock.now
         let outcome = try await processor.process(records, store: &store)
         let processed = ContinuousClock.now
@@ -204,12 +213,14 @@ public final class StreamWorker<Role: StreamRole>: Service {
             for (partition, offset) in outcome.lastOffsets {
                 if let high = consumer.cachedHighWatermark(partition) { metrics.recordLag(partition, lag: max(0, high - offset - 1)) }
             }
+            return true
         } catch let error as KafkaError where error.kind != .fatal {
             // Abort path: forget the batch's state changes and re-read from the committed offsets.
             outcome.rollBack(&store)
             metrics.recordBatch(outcome, records: records, duration: .now - started, committed: false)
             logger.warning("batch aborted; reprocessing from committed offsets", metadata: ["kafka.error": "\(error)"])
             try await rewind(consumer, partitions: Array(outcome.lastOffsets.keys))
+            return false
         }
     }
 
@@ -307,5 +318,53 @@ final class RebalanceLog: Sendable {
             defer { events.removeAll() }
             return events
         }
+    }
+}
+
+extension StreamWorker {
+    /// Takes local snapshots of committed partition state, at most once per interval per partition.
+    final class Snapshotter: @unchecked Sendable {
+        // @unchecked: used from the worker loop only.
+        let snapshots: StateSnapshots
+        private var lastTaken: [Int32: ContinuousClock.Instant] = [:]
+        private var admin: KafkaAdminClient?
+
+        init(snapshots: StateSnapshots) {
+            self.snapshots = snapshots
+        }
+
+        func snapshotDue(_ store: StateStore<Role.State>, partitions: Set<Int32>, worker: StreamWorker) async throws {
+            let now = ContinuousClock.now
+            let due = partitions.filter { partition in
+                // The first commit after (re)assignment only starts the clock.
+                guard let last = lastTaken[partition] else {
+                    lastTaken[partition] = now
+                    return false
+                }
+                return now - last >= worker.configuration.snapshotInterval
+            }
+            if !due.isEmpty { try await snapshot(store, partitions: due, worker: worker) }
+        }
+
+        /// Must run right after a commit (or with no transaction open): the state is then committed.
+        func snapshot(_ store: StateStore<Role.State>, partitions: Set<Int32>, worker: StreamWorker) async throws {
+            let admin = try self.admin ?? KafkaAdminClient(bootstrapServers: worker.configuration.bootstrapServers, logger: worker.logger)
+            self.admin = admin
+            for partition in partitions.sorted() {
+                let changelog = KafkaTopicPartition(topic: worker.role.changelogTopic, partition: partition)
+                let offset = try await admin.watermarks(changelog).high
+                let snapshot = StateSnapshots.Snapshot(changelogOffset: offset, entries: store.entries(partition: partition))
+                let snapshots = self.snapshots
+                try await onBlockingQueue { try snapshots.save(snapshot, changelog.topic, partition: partition) }
+                lastTaken[partition] = .now
+            }
+        }
+    }
+}
+
+/// Runs blocking file I/O on a Dispatch thread, not on the cooperative pool.
+func onBlockingQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -1,4 +1,5 @@
 import App
+import Foundation
 import ArgumentParser
 import Counting
 import Logging
@@ -27,6 +28,7 @@ struct CounterCommand: AsyncParsableCommand {
     @Option(help: "Records larger than this go to the dead-letter topic.") var maxMessageBytes = 1_048_576
     @Flag(help: "Run without transactions (at-least-once).") var atLeastOnce = false
     @Option(help: "Port of /health/live, /health/ready and /metrics (0: none).") var httpPort = 0
+    @Option(help: "Directory for local state snapshots (none: restore from the whole changelog).") var stateDir: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
@@ -45,7 +47,8 @@ struct CounterCommand: AsyncParsableCommand {
                 commitInterval: .milliseconds(commitIntervalMs),
                 exactlyOnce: !atLeastOnce,
                 maxMessageBytes: maxMessageBytes,
-                consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:]
+                consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:],
+                stateDirectory: stateDir.map { URL(fileURLWithPath: $0) }
             ),
             logger: logger,
             health: health

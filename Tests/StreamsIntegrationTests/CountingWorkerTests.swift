@@ -60,6 +60,25 @@ import TestSupport
         try await run.stopAll()
     }
 
+    @Test func restartRestoresFromALocalSnapshotAndTheChangelogTail() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 3, keys: 12)
+        let stateDirectory = run.logDirectory.appendingPathComponent("state")
+        try run.start(0, stateDirectory: stateDirectory)
+        try await run.produce(total: 300, chunk: 100, pause: .zero)
+        try await run.verify()
+        #expect(try await run.stop(0) == 0)
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: stateDirectory.appendingPathComponent("souk.\(run.role).changelog.v1").path)
+        #expect(Set(snapshots) == ["0.json", "1.json", "2.json"])
+
+        // More increments while no worker runs; the restart must combine the snapshot and the tail.
+        try await run.produce(total: 120, chunk: 120, pause: .zero)
+        try run.start(0, stateDirectory: stateDirectory)
+        try await run.verify()
+        let log = try String(contentsOf: run.lastLogFile, encoding: .utf8)
+        #expect(log.contains("restoring from snapshot"))
+        try await run.stopAll()
+    }
+
     @Test func healthAndMetricsAreServed() async throws {
         let run = try await CountingRun(stack: stack, partitions: 2, keys: 4)
         let port = try freePort()
@@ -131,16 +150,19 @@ final class CountingRun: @unchecked Sendable {
         producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)
     }
 
-    func start(_ instance: Int, httpPort: Int = 0) throws {
+    private(set) var lastLogFile = URL(fileURLWithPath: "/dev/null")
+
+    func start(_ instance: Int, httpPort: Int = 0, stateDirectory: URL? = nil) throws {
         starts += 1
+        lastLogFile = logDirectory.appendingPathComponent("instance-\(instance)-start-\(starts).log")
         workers[instance] = try ChildProcess(
             executable: "souk-counter",
             arguments: [
                 "--input", input, "--output", output, "--role", role, "--instance", String(instance),
                 "--max-message-bytes", String(maxMessageBytes), "--http-port", String(httpPort),
-            ],
+            ] + (stateDirectory.map { ["--state-dir", $0.path] } ?? []),
             environment: ["SOUK_LOG_LEVEL": ProcessInfo.processInfo.environment["SOUK_TEST_WORKER_LOG_LEVEL"] ?? "info"],
-            logFile: logDirectory.appendingPathComponent("instance-\(instance)-start-\(starts).log")
+            logFile: lastLogFile
         )
     }
 
