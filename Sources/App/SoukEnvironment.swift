@@ -65,6 +65,11 @@ public struct SoukEnvironment: Sendable {
         get throws { try require("KAFKA_BOOTSTRAP_SERVERS") }
     }
 
+    /// `KAFKA_LEAVE_GROUP_ON_CLOSE` (default true; the local stack sets false, see `StreamConfiguration`).
+    public var kafkaLeaveGroupOnClose: Bool {
+        values["KAFKA_LEAVE_GROUP_ON_CLOSE"].map { !["false", "0", "no"].contains($0.lowercased()) } ?? true
+    }
+
     public var kafkaConsumerTimings: KafkaConsumerTimings {
         get throws { try KafkaConsumerTimings(environment: values) }
     }

@@ -175,8 +175,15 @@ public final class KafkaConsumer: Sendable {
         return String(cString: cString)
     }
 
-    /// Leaves the group (revoking the assignment through the listener) and stops the consumer.
-    public func close() async throws {
+    /// Stops the consumer. By default it leaves the group first (revoking the assignment through the
+    /// listener), so that its partitions move at once. With `leavingGroup: false` it stops without a
+    /// LeaveGroup and the coordinator expires it after the session timeout, as if it had crashed; the
+    /// client then stops when the consumer is released, so drop every reference to it.
+    public func close(leavingGroup: Bool = true) async throws {
+        guard leavingGroup else {
+            client.skipConsumerCloseOnDestroy.store(true, ordering: .releasing)
+            return
+        }
         try await client.blocking { handle in
             try KafkaError.check(rd_kafka_consumer_close(handle))
         }

@@ -26,6 +26,10 @@ public struct StreamConfiguration: Sendable {
     public var stateDirectory: URL?
     /// How often a partition's state is snapshotted, after a commit.
     public var snapshotInterval: Duration
+    /// Whether a stopping worker sends LeaveGroup (its partitions move at once). The local broker can
+    /// lose a group whose members leave during a rebalance, so the local stack turns this off: stopped
+    /// workers then expire after the session timeout, like crashed ones.
+    public var leaveGroupOnClose: Bool
 
     public init(
         bootstrapServers: String,
@@ -42,7 +46,8 @@ public struct StreamConfiguration: Sendable {
         producerOverrides: [String: String] = [:],
         consumerOverrides: [String: String] = [:],
         stateDirectory: URL? = nil,
-        snapshotInterval: Duration = .seconds(60)
+        snapshotInterval: Duration = .seconds(60),
+        leaveGroupOnClose: Bool = true
     ) {
         self.bootstrapServers = bootstrapServers
         self.timings = timings
@@ -59,6 +64,7 @@ public struct StreamConfiguration: Sendable {
         self.consumerOverrides = consumerOverrides
         self.stateDirectory = stateDirectory
         self.snapshotInterval = snapshotInterval
+        self.leaveGroupOnClose = leaveGroupOnClose
     }
 
     public func transactionalID(role: String) -> String { "souk-\(role)-\(instance)" }

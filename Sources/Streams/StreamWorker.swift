@@ -73,16 +73,15 @@ public final class StreamWorker<Role: StreamRole>: Service {
             }
         } catch {
             logger.error("worker stopped by error", metadata: ["error": "\(error)"])
-            try? await consumer.close()
+            try? await consumer.close(leavingGroup: configuration.leaveGroupOnClose)
             await output.close()
             throw error
         }
         logger.info("worker shutting down")
-        try await settleRebalance(consumer, owned: &owned)
         if let snapshotter {
             try? await snapshotter.snapshot(owned.store, partitions: owned.store.ownedPartitions, worker: self)
         }
-        try await consumer.close()
+        try await consumer.close(leavingGroup: configuration.leaveGroupOnClose)
         await output.close()
     }
 
@@ -111,22 +110,6 @@ public final class StreamWorker<Role: StreamRole>: Service {
     private struct OwnedPartitions {
         var store = StateStore<Role.State>()
         var pendingRestore = Set<Int32>()
-        /// Between joining (or an eager revoke) and the next assignment: a rebalance is in flight.
-        var awaitingAssignment = true
-    }
-
-    /// Lets a rebalance in flight finish before leaving the group, within twice the session timeout.
-    ///
-    /// Leaving between JoinGroup and SyncGroup is legal, but a member elected leader that leaves then
-    /// leaves some brokers (the local one) waiting forever for its SyncGroup; the group never recovers.
-    /// Records polled meanwhile are not processed: nothing is committed for them.
-    private func settleRebalance(_ consumer: KafkaConsumer, owned: inout OwnedPartitions) async throws {
-        let bound = (configuration.timings.sessionTimeout ?? .seconds(45)) * 2
-        let deadline = ContinuousClock.now + bound
-        while owned.awaitingAssignment && ContinuousClock.now < deadline {
-            _ = try await consumer.pollBatch(maxMessages: 1, timeout: .milliseconds(100))
-            _ = applyRebalances(&owned)
-        }
     }
 
     /// Drops the state of revoked partitions and queues assigned ones for restore.
@@ -138,12 +121,10 @@ public final class StreamWorker<Role: StreamRole>: Service {
             let partitions = Set(event.partitions.map(\.partition))
             switch event {
             case .assigned:
-                owned.awaitingAssignment = false
                 owned.pendingRestore.formUnion(partitions)
                 logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.sorted())"])
             case .revoked(_, let cooperative):
                 // Eager revocation takes everything, even partitions listed only once per topic.
-                if !cooperative { owned.awaitingAssignment = true }
                 let lost = cooperative ? partitions : owned.store.ownedPartitions.union(partitions).union(owned.pendingRestore)
                 for partition in lost { owned.store.drop(partition: partition) }
                 owned.pendingRestore.subtract(lost)

@@ -48,7 +48,8 @@ struct CounterCommand: AsyncParsableCommand {
                 exactlyOnce: !atLeastOnce,
                 maxMessageBytes: maxMessageBytes,
                 consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:],
-                stateDirectory: stateDir.map { URL(fileURLWithPath: $0) }
+                stateDirectory: stateDir.map { URL(fileURLWithPath: $0) },
+                leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
             ),
             logger: logger,
             health: health

@@ -61,8 +61,15 @@ final class RDKafkaClient: @unchecked Sendable {
         self.executor = BlockingExecutor(label: "souk.kafka.\(name)")
     }
 
+    /// Set when a consumer stops without leaving its group (see `KafkaConsumer.close(leavingGroup:)`).
+    let skipConsumerCloseOnDestroy = Atomic<Bool>(false)
+
     deinit {
-        rd_kafka_destroy(handle)
+        if skipConsumerCloseOnDestroy.load(ordering: .acquiring) {
+            rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+        } else {
+            rd_kafka_destroy(handle)
+        }
     }
 
     /// Runs `body` with the handle on this client's own queue.
