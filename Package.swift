@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -43,6 +44,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "Contracts"),
         .target(name: "Counting", dependencies: ["Streams"]),
         .executableTarget(
             name: "souk-counter",
@@ -65,6 +67,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
+                "Contracts",
                 "Kafka",
                 "Streams",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -72,6 +75,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
@@ -82,6 +86,7 @@ let package = Package(
             name: "souk",
             dependencies: [
                 "App",
+                "Contracts",
                 "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,6 +95,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "App"]),
         .testTarget(name: "KafkaIntegrationTests", dependencies: ["Kafka", "TestSupport"]),
         .testTarget(name: "StreamsTests", dependencies: ["Streams", "Counting"]),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts", "App", "TestSupport"]),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

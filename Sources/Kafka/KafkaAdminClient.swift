@@ -38,6 +38,18 @@ public final class KafkaAdminClient: Sendable {
         }
     }
 
+    /// How many brokers the cluster has.
+    public func brokerCount() async throws -> Int {
+        let timeout = timeout.timeoutMilliseconds
+        return try await client.blocking { handle in
+            var metadata: UnsafePointer<rd_kafka_metadata>? = nil
+            try KafkaError.check(rd_kafka_metadata(handle, 0, nil, &metadata, timeout))
+            guard let metadata else { return 0 }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            return Int(metadata.pointee.broker_cnt)
+        }
+    }
+
     public func describeTopic(_ name: String) async throws -> KafkaTopicDescription? {
         try await listTopics().first { $0.name == name }
     }

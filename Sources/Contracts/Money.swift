@@ -1,0 +1,83 @@
+/// An amount in integer minor units of an ISO 4217 currency: never a float.
+public struct Money: Codable, Sendable, Hashable {
+    public var amountMinor: Int
+    public var currency: String
+
+    public init(_ amountMinor: Int, _ currency: String) {
+        self.amountMinor = amountMinor
+        self.currency = currency
+    }
+}
+
+/// A postal address; `addressId` names it among a customer's addresses.
+public struct Address: Codable, Sendable, Hashable {
+    public var addressId: String
+    public var recipient: String
+    public var line1: String
+    public var line2: String?
+    public var city: String
+    public var region: String?
+    public var postalCode: String
+    /// ISO 3166-1 alpha-2.
+    public var country: String
+
+    public init(
+        addressId: String,
+        recipient: String,
+        line1: String,
+        line2: String? = nil,
+        city: String,
+        region: String? = nil,
+        postalCode: String,
+        country: String
+    ) {
+        self.addressId = addressId
+        self.recipient = recipient
+        self.line1 = line1
+        self.line2 = line2
+        self.city = city
+        self.region = region
+        self.postalCode = postalCode
+        self.country = country
+    }
+
+    static let example = Address(
+        addressId: "home", recipient: "Lan Nguyen", line1: "12 Hang Bac", city: "Ha Noi", postalCode: "100000", country: "VN"
+    )
+}
+
+/// Every context's answer to a command it refuses, so that a producer always learns the outcome.
+public struct CommandRejected: TopicMessage {
+    public static let context = BoundedContext.product
+    public static let name = "CommandRejected"
+    public static let kind = MessageKind.event
+    public static let summary = "A command was refused; nothing changed. Carried on every context's events topic."
+    /// Context-neutral: the same type on every events topic.
+    public static var typeName: String { "souk.CommandRejected.v1" }
+
+    public var commandId: String
+    public var commandType: String
+    public var aggregateId: String
+    public var reason: String
+    /// The field at fault, as a JSON pointer, when one is.
+    public var field: String?
+
+    public init(commandId: String, commandType: String, aggregateId: String, reason: String, field: String? = nil) {
+        self.commandId = commandId
+        self.commandType = commandType
+        self.aggregateId = aggregateId
+        self.reason = reason
+        self.field = field
+    }
+
+    public var key: String { aggregateId }
+
+    public static let schema = Schema.object([
+        .init("commandId", .id()), .init("commandType", .text(max: 200, min: 1)), .init("aggregateId", .id()),
+        .init("reason", .text(max: 1000, min: 1)), .init("field", .text(max: 200), required: false),
+    ])
+    public static let example = CommandRejected(
+        commandId: "cmd-7", commandType: "souk.product.SetProductPrice.v1", aggregateId: "prod-1",
+        reason: "price must not be negative", field: "/price/amountMinor"
+    )
+}

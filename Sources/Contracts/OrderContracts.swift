@@ -1,0 +1,283 @@
+import Foundation
+
+public struct OrderLine: Codable, Sendable, Hashable {
+    public var productId: String
+    public var sku: String
+    public var quantity: Int
+    public var unitPrice: Money
+
+    public init(productId: String, sku: String, quantity: Int, unitPrice: Money) {
+        self.productId = productId
+        self.sku = sku
+        self.quantity = quantity
+        self.unitPrice = unitPrice
+    }
+
+    static let schema = Schema.reference(
+        "OrderLine",
+        .object([.init("productId", .id()), .init("sku", .id()), .init("quantity", .integer(minimum: 1, maximum: 10_000)), .init("unitPrice", .money)])
+    )
+}
+
+/// Order states; `fulfilled`, `cancelled` and `failed` are terminal.
+public let orderStatuses = ["created", "reserving", "awaiting_payment", "paid", "shipping", "fulfilled", "cancelled", "failed"]
+
+public struct CreateOrder: TopicMessage {
+    public static let context = BoundedContext.order
+    public static let name = "CreateOrder"
+    public static let kind = MessageKind.command
+    public static let summary = "Places an order; the saga reserves stock, takes payment and ships it."
+
+    public var orderId: String
+    public var customerId: String
+    public var cartId: String?
+    public var lines: [OrderLine]
+    public var shippingAddress: Address
+    public var paymentToken: String
+    public init(
+        orderId: String,
+        customerId: String,
+        cartId: String? = nil,
+        lines: [OrderLine],
+        shippingAddress: Address,
+        paymentToken: String
+    ) {
+        self.orderId = orderId
+        self.customerId = customerId
+        self.cartId = cartId
+        self.lines = lines
+        self.shippingAddress = shippingAddress
+        self.paymentToken = paymentToken
+    }
+
+    public var key: String { orderId }
+
+    public static let schema = Schema.object([
+        .init("orderId", .id()), .init("customerId", .id()), .init("cartId", .id(), required: false),
+        .init("lines", .array(OrderLine.schema, minItems: 1, maxItems: 100)), .init("shippingAddress", .address),
+        .init("paymentToken", .text(max: 200, min: 1)),
+    ])
+    public static let example = CreateOrder(
+        orderId: "order-1", customerId: "cust-1", cartId: "cart-1",
+        lines: [OrderLine(productId: "prod-1", sku: "TEA-OOLONG-100", quantity: 2, unitPrice: Money(119_000, "VND"))],
+        shippingAddress: .example, paymentToken: "tok_visa"
+    )
+}
+
+public struct UpdateOrderStatus: TopicMessage {
+    public static let context = BoundedContext.order
+    public static let name = "UpdateOrderStatus"
+    public static let kind = MessageKind.command
+    public static let summary = "An operator moves a non-terminal order to a new status (with compensation where needed)."
+
+    public var orderId: String
+    public var status: String
+    public var reason: String?
+    public init(orderId: String, status: String, reason: String? = nil) {
+        self.orderId = orderId
+        self.status = status
+        self.reason = reason
+    }
+
+    public var key: String { orderId }
+
+    public static let schema = Schema.object([
+        .init("orderId", .id()), .init("status", .oneOf(orderStatuses)), .init("reason", .text(max: 1000), required: false),
+    ])
+    public static let example = UpdateOrderStatus(orderId: "order-1", status: "cancelled", reason: "customer called")
+}
+
+public struct CancelOrder: TopicMessage {
+    public static let context = BoundedContext.order
+    public static let name = "CancelOrder"
+    public static let kind = MessageKind.command
+    public static let summary = "Cancels a non-terminal order: releases stock, refunds a capture, cancels an undispatched shipment."
+
+    public var orderId: String
+    public var reason: String?
+    public init(orderId: String, reason: String? = nil) {
+        self.orderId = orderId
+        self.reason = reason
+    }
+
+    public var key: String { orderId }
+
+    public static let schema = Schema.object([.init("orderId", .id()), .init("reason", .text(max: 1000), required: false)])
+    public static let example = CancelOrder(orderId: "order-1", reason: "changed my mind")
+}
+
+public struct OrderCreated: TopicMessage {
+    public static let context = BoundedContext.order
+    public static let name = "OrderCreated"
+    public static let kind = MessageKind.event
+    public static let summary = "An order was accepted and its saga started."
+
+    public var orderId: String
+    public var customerId: String
+    public var lines: [OrderLine]
+    public var total: Money
+    public var shippingAddress: Address
+    public var createdAt: Date
+    public init(
+        orderId: String,
+        customerId: String,
+        lines: [OrderLine],
+        total: Money,
+        shippingAddress: Address,
+        createdAt: Date
+    ) {
+        self.orderId = orderId
+        self.customerId = customerId
+        self.lines = lines
+        self.total = total
+        self.shippingAddress = shippingAddress
+        self.createdAt = createdAt
+    }
+
+    public var key: String { orderId }
+
+    public static let schema = Schema.object([
+        .init("orderId", .id()), .init("customerId", .id()), .init("lines", .array(OrderLine.schema, minItems: 1)),
+        .init("total", .money), .init("shippingAddress", .address), .init("createdAt", .timestamp),
+    ])
+    public static let example = OrderCreated(
+        orderId: "order-1", customerId: "cust-1",
+        lines: [OrderLine(productId: "prod-1", sku: "TEA-OOLONG-100", quantity: 2, unitPrice: Money(119_000, "VND"))],
+        total: Money(238_000, "VND"), shippingAddress: .example, createdAt: Date(timeIntervalSince1970: 1_795_001_000)
+    )
+}
+
+public struct OrderStatusUpdated: TopicMessage {
+    public static let context = BoundedContext.order
+    public static let name = "OrderStatusUpdated"
+    public static let kind = MessageKind.event
+    public static let summary = "An order moved from one status to another."
+
+    public var orderId: String
+    public var previousStatus: String
+    public var status: String
+    public var reason: String?
+    public var updatedAt: Date
+    public init(orderId: String, previousStatus: String, status: String, reason: String? = nil, updatedAt: Date) {
+        self.orderId = orderId
+        self.previousStatus = previousStatus
+        self.status = status
+        self.reason = reason
+        self.updatedAt = updatedAt
+    }
+
+    public var key: String { orderId }
+
+    public static let schema = Schema.object([
+        .init("orderId", .id()), .init("previousStatus", .oneOf(orderStatuses)), .init("status", .oneOf(orderStatuses)),
+        .init("reason", .text(max: 1000), required: false), .init("updatedAt", .timestamp),
+    ])
+    public static let example = OrderStatusUpdated(
+        orderId: "order-1", previousStatus: "reserving", status: "awaiting_payment", reason: nil, updatedAt: Date(timeIntervalSince1970: 1_795_001_010)
+    )
+}
+
+public struct OrderCancelled: TopicMessage {
+    public static let context = BoundedContext.order
+    public static let name = "OrderCancelled"
+    public static let kind = MessageKind.event
+    public static let summary = "An order ended cancelled, after its compensations."
+
+    public var orderId: String
+    public var reason: String
+    public var cancelledAt: Date
+    public init(orderId: String, reason: String, cancelledAt: Date) {
+        self.orderId = orderId
+        self.reason = reason
+        self.cancelledAt = cancelledAt
+    }
+
+    public var key: String { orderId }
+
+    public static let schema = Schema.object([.init("orderId", .id()), .init("reason", .text(max: 1000, min: 1)), .init("cancelledAt", .timestamp)])
+    public static let example = OrderCancelled(orderId: "order-1", reason: "changed my mind", cancelledAt: Date(timeIntervalSince1970: 1_795_001_020))
+}
+
+public struct OrderFulfilled: TopicMessage {
+    public static let context = BoundedContext.order
+    public static let name = "OrderFulfilled"
+    public static let kind = MessageKind.event
+    public static let summary = "An order was delivered: its terminal success."
+
+    public var orderId: String
+    public var shipmentId: String
+    public var fulfilledAt: Date
+    public init(orderId: String, shipmentId: String, fulfilledAt: Date) {
+        self.orderId = orderId
+        self.shipmentId = shipmentId
+        self.fulfilledAt = fulfilledAt
+    }
+
+    public var key: String { orderId }
+
+    public static let schema = Schema.object([.init("orderId", .id()), .init("shipmentId", .id()), .init("fulfilledAt", .timestamp)])
+    public static let example = OrderFulfilled(orderId: "order-1", shipmentId: "ship-order-1", fulfilledAt: Date(timeIntervalSince1970: 1_795_090_000))
+}
+
+public struct GetOrder: Contract {
+    public static let context = BoundedContext.order
+    public static let name = "GetOrder"
+    public static let kind = MessageKind.query
+    public static let summary = "One order with its lines, totals and status (GET /api/orders/:id)."
+    public var orderId: String
+    public init(orderId: String) {
+        self.orderId = orderId
+    }
+
+    public static let schema = Schema.object([.init("orderId", .id())])
+    public static let example = GetOrder(orderId: "order-1")
+}
+
+public struct ListOrders: Contract {
+    public static let context = BoundedContext.order
+    public static let name = "ListOrders"
+    public static let kind = MessageKind.query
+    public static let summary = "Orders, newest first, optionally by status, a page at a time (GET /api/orders)."
+    public var status: String?
+    public var cursor: String?
+    public var limit: Int?
+    public init(status: String? = nil, cursor: String? = nil, limit: Int? = nil) {
+        self.status = status
+        self.cursor = cursor
+        self.limit = limit
+    }
+
+    public static let schema = Schema.object([
+        .init("status", .oneOf(orderStatuses), required: false), .init("cursor", .text(max: 500), required: false),
+        .init("limit", .integer(minimum: 1, maximum: 100), required: false),
+    ])
+    public static let example = ListOrders(status: "paid", cursor: nil, limit: 20)
+}
+
+public struct GetOrderHistory: Contract {
+    public static let context = BoundedContext.order
+    public static let name = "GetOrderHistory"
+    public static let kind = MessageKind.query
+    public static let summary = "Every step of an order's saga with its time."
+    public var orderId: String
+    public init(orderId: String) {
+        self.orderId = orderId
+    }
+
+    public static let schema = Schema.object([.init("orderId", .id())])
+    public static let example = GetOrderHistory(orderId: "order-1")
+}
+
+public struct GetOrderStatus: Contract {
+    public static let context = BoundedContext.order
+    public static let name = "GetOrderStatus"
+    public static let kind = MessageKind.query
+    public static let summary = "An order's current status and what it waits for."
+    public var orderId: String
+    public init(orderId: String) {
+        self.orderId = orderId
+    }
+
+    public static let schema = Schema.object([.init("orderId", .id())])
+    public static let example = GetOrderStatus(orderId: "order-1")
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+extension Schema {
+    /// The schema as a JSON Schema document (draft 2020-12), with shared definitions under `$defs`.
+    public func document(id: String, title: String, description: String) -> [String: Any] {
+        var definitions: [String: Any] = [:]
+        var document = json(definitions: &definitions)
+        document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        document["$id"] = id
+        document["title"] = title
+        document["description"] = description
+        if !definitions.isEmpty { document["$defs"] = definitions }
+        return document
+    }
+
+    func json(definitions: inout [String: Any]) -> [String: Any] {
+        switch self {
+        case .object(let properties, let additional):
+            var rendered: [String: Any] = [:]
+            for property in properties {
+                var schema = property.schema.json(definitions: &definitions)
+                if let description = property.description { schema["description"] = description }
+                rendered[property.name] = schema
+            }
+            var result: [String: Any] = ["type": "object", "properties": rendered, "additionalProperties": additional]
+            let required = properties.filter(\.required).map(\.name)
+            if !required.isEmpty { result["required"] = required }
+            return result
+        case .string(let rules):
+            var result: [String: Any] = ["type": "string"]
+            result["minLength"] = rules.minLength
+            result["maxLength"] = rules.maxLength
+            result["pattern"] = rules.pattern
+            result["format"] = rules.format
+            result["enum"] = rules.allowed
+            return result
+        case .integer(let minimum, let maximum):
+            var result: [String: Any] = ["type": "integer"]
+            result["minimum"] = minimum
+            result["maximum"] = maximum
+            return result
+        case .boolean:
+            return ["type": "boolean"]
+        case .array(let items, let minItems, let maxItems):
+            var result: [String: Any] = ["type": "array", "items": items.json(definitions: &definitions)]
+            result["minItems"] = minItems
+            result["maxItems"] = maxItems
+            return result
+        case .dictionary(let values):
+            return ["type": "object", "additionalProperties": values.json(definitions: &definitions)]
+        case .reference(let name, let schema):
+            if definitions[name] == nil {
+                definitions[name] = [:]  // placeholder against recursion
+                definitions[name] = schema.json(definitions: &definitions)
+            }
+            return ["$ref": "#/$defs/\(name)"]
+        }
+    }
+}
+
+/// Pretty, stable JSON for files that are checked in.
+public func stableJSON(_ object: Any) throws -> String {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    return String(decoding: data, as: UTF8.self) + "\n"
+}

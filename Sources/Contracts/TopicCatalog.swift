@@ -1,0 +1,128 @@
+/// What a topic carries.
+public enum TopicKind: String, Sendable, Codable {
+    case commands, events, changelog, dlq
+}
+
+/// One topic of the contract, as `topics/<name>.yaml` declares it.
+public struct TopicSpec: Sendable, Equatable, Codable {
+    public var name: String
+    public var context: String
+    public var kind: TopicKind
+    public var version: Int
+    public var owner: String
+    public var partitions: Int
+    public var replicationFactor: Int
+    public var key: String
+    public var configs: [String: String]
+    public var messages: [String]
+    public var description: String
+
+    public init(
+        context: String,
+        kind: TopicKind,
+        owner: String,
+        key: String,
+        messages: [String],
+        description: String,
+        partitions: Int = 6,
+        replicationFactor: Int = 3,
+        configs: [String: String]? = nil,
+        version: Int = 1
+    ) {
+        self.name = "souk.\(context).\(kind.rawValue).v\(version)"
+        self.context = context
+        self.kind = kind
+        self.version = version
+        self.owner = owner
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+        self.key = key
+        self.configs = configs ?? TopicSpec.defaultConfigs(kind)
+        self.messages = messages
+        self.description = description
+    }
+
+    /// Commands are kept a week; events are the system of record and kept forever; changelogs compact.
+    static func defaultConfigs(_ kind: TopicKind) -> [String: String] {
+        switch kind {
+        case .commands: ["cleanup.policy": "delete", "retention.ms": "604800000", "min.insync.replicas": "2"]
+        case .events: ["cleanup.policy": "delete", "retention.ms": "-1", "min.insync.replicas": "2"]
+        case .changelog: ["cleanup.policy": "compact", "min.insync.replicas": "2"]
+        case .dlq: ["cleanup.policy": "delete", "retention.ms": "2592000000", "min.insync.replicas": "2"]
+        }
+    }
+}
+
+/// Every topic and message of Souk's public contract. `topics/` is generated from it
+/// (`souk topics export`), and a test proves the two agree.
+public enum TopicCatalog {
+    public static let messages: [any Contract.Type] = [
+        CreateProduct.self, UpdateProduct.self, DeleteProduct.self, SetProductPrice.self,
+        ProductCreated.self, ProductUpdated.self, ProductDeleted.self, PriceChanged.self,
+        GetProduct.self, ListProducts.self, SearchProducts.self,
+        UpdateInventory.self, InventoryUpdated.self, GetInventoryLevel.self,
+        CreateOrder.self, UpdateOrderStatus.self, CancelOrder.self,
+        OrderCreated.self, OrderStatusUpdated.self, OrderCancelled.self, OrderFulfilled.self,
+        GetOrder.self, ListOrders.self, GetOrderHistory.self, GetOrderStatus.self,
+        RegisterCustomer.self, UpdateCustomerProfile.self, UpdateShippingAddress.self, UpdateBillingInfo.self,
+        CustomerRegistered.self, ProfileUpdated.self, AddressUpdated.self, BillingInfoUpdated.self,
+        GetCustomerProfile.self, GetCustomerOrders.self, GetCustomerAddresses.self,
+        CreateCart.self, AddItemToCart.self, RemoveItemFromCart.self, UpdateQuantity.self, ApplyCoupon.self,
+        CartCreated.self, ItemAdded.self, ItemRemoved.self, QuantityUpdated.self, CouponApplied.self,
+        GetCart.self, GetCartTotal.self, GetAppliedDiscounts.self,
+        ProcessPayment.self, CapturePayment.self, RefundPayment.self,
+        PaymentProcessed.self, PaymentFailed.self, RefundInitiated.self, RefundCompleted.self,
+        GetPaymentStatus.self, GetPaymentHistory.self, GetRefundStatus.self,
+        CreateShipment.self, AssignCarrier.self, UpdateShipmentStatus.self,
+        ShipmentCreated.self, CarrierAssigned.self, ShipmentStatusUpdated.self, DeliveryCompleted.self,
+        GetShipmentStatus.self, TrackShipment.self, GetDeliveryEstimate.self,
+        CommandRejected.self,
+    ]
+
+    /// The roles that own topics; each also has a changelog and a dead-letter topic.
+    public static let roles = ["catalog", "inventory", "customer", "cart", "order-saga", "payment", "shipping"]
+
+    private static func types(_ context: BoundedContext, _ kind: MessageKind) -> [String] {
+        messages.filter { $0.context == context && $0.kind == kind }.map { $0.typeName }
+    }
+
+    private static func pair(_ context: BoundedContext, owner: String, key: String, what: String) -> [TopicSpec] {
+        [
+            TopicSpec(
+                context: context.rawValue, kind: .commands, owner: owner, key: key, messages: types(context, .command),
+                description: "Commands to the \(what); produced by the ingestion API or upstream systems."
+            ),
+            TopicSpec(
+                context: context.rawValue, kind: .events, owner: owner, key: key,
+                messages: types(context, .event) + [CommandRejected.typeName],
+                description: "What happened to the \(what), including rejected commands."
+            ),
+        ]
+    }
+
+    public static let topics: [TopicSpec] =
+        pair(.product, owner: "catalog", key: "productId", what: "catalog")
+        + pair(.inventory, owner: "inventory", key: "sku", what: "stock")
+        + pair(.order, owner: "order-saga", key: "orderId", what: "orders")
+        + pair(.customer, owner: "customer", key: "customerId", what: "customers")
+        + pair(.cart, owner: "cart", key: "cartId", what: "carts")
+        + pair(.payment, owner: "payment", key: "paymentId", what: "payments")
+        + pair(.shipping, owner: "shipping", key: "shipmentId", what: "shipments")
+        + roles.flatMap { role in
+            [
+                TopicSpec(
+                    context: role, kind: .changelog, owner: role, key: "the role's state key",
+                    messages: ["souk.StoredState.v1"], description: "State changes of the \(role) role, co-partitioned with its inputs."
+                ),
+                TopicSpec(
+                    context: role, kind: .dlq, owner: role, key: "the original record's key", messages: ["(original bytes)"],
+                    description: "Records the \(role) role could not process, with dlq_* headers saying why and from where.",
+                    partitions: 1
+                ),
+            ]
+        }
+
+    public static func message(named typeName: String) -> (any Contract.Type)? {
+        messages.first { $0.typeName == typeName }
+    }
+}

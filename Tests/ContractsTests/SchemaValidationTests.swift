@@ -1,0 +1,42 @@
+import Contracts
+import Testing
+
+@Suite struct SchemaValidationTests {
+    func violations(_ json: String, _ schema: Schema = SetProductPrice.schema) -> [String] {
+        schema.validate(json: Array(json.utf8)).map(\.description)
+    }
+
+    @Test func validDocumentPasses() {
+        #expect(violations(#"{"productId":"prod-1","price":{"amountMinor":100,"currency":"VND"}}"#) == [])
+    }
+
+    @Test(arguments: [
+        (#"{"price":{"amountMinor":100,"currency":"VND"}}"#, "/productId: is required"),
+        (#"{"productId":"p","price":{"amountMinor":-1,"currency":"VND"}}"#, "/price/amountMinor: must be at least 0"),
+        (#"{"productId":"p","price":{"amountMinor":1.5,"currency":"VND"}}"#, "/price/amountMinor: must be an integer"),
+        (#"{"productId":"p","price":{"amountMinor":"100","currency":"VND"}}"#, "/price/amountMinor: must be an integer"),
+        (#"{"productId":"p","price":{"amountMinor":100,"currency":"vnd"}}"#, "/price/currency: must match ^[A-Z]{3}$"),
+        (#"{"productId":"p","price":{"amountMinor":100,"currency":"VND"},"extra":1}"#, "/extra: is not allowed"),
+        (#"{"productId":"","price":{"amountMinor":100,"currency":"VND"}}"#, "/productId: must have at least 1 characters"),
+        (#"{"productId":"a b","price":{"amountMinor":100,"currency":"VND"}}"#, "/productId: must match ^[A-Za-z0-9._:-]+$"),
+        (#"[1,2]"#, "/: must be an object"),
+        (#"{"productId": "#, "/: is not valid JSON"),
+    ])
+    func invalidDocumentsNameTheFieldAtFault(json: String, expected: String) {
+        #expect(violations(json).contains(expected), "\(violations(json))")
+    }
+
+    @Test func booleansArraysEnumsAndTimes() {
+        #expect(violations(#"{"customerId":"c","address":{"addressId":"a","recipient":"r","line1":"l","city":"c","postalCode":"1","country":"VN"},"makeDefault":"yes"}"#, UpdateShippingAddress.schema) == ["/makeDefault: must be true or false"])
+        #expect(violations(#"{"orderId":"o","status":"teleported"}"#, UpdateOrderStatus.schema).first?.hasPrefix("/status: must be one of") == true)
+        #expect(violations(#"{"productId":"p","sku":"s","deletedAt":"yesterday"}"#, ProductDeleted.schema) == ["/deletedAt: must be an RFC 3339 date-time"])
+        let emptyLines = #"{"orderId":"o","customerId":"c","lines":[],"shippingAddress":{"addressId":"a","recipient":"r","line1":"l","city":"c","postalCode":"1","country":"VN"},"paymentToken":"t"}"#
+        #expect(violations(emptyLines, CreateOrder.schema) == ["/lines: must have at least 1 items"])
+    }
+
+    @Test func documentsCarryDefinitionsOnce() throws {
+        let document = CreateOrder.schema.document(id: "x", title: "t", description: "d")
+        let definitions = try #require(document["$defs"] as? [String: Any])
+        #expect(Set(definitions.keys) == ["Money", "Address", "OrderLine"])
+    }
+}
