@@ -68,6 +68,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "Contracts",
+                "Counting",
                 "Kafka",
                 "Streams",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -110,6 +110,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
     private struct OwnedPartitions {
         var store = StateStore<Role.State>()
         var pendingRestore = Set<Int32>()
+        /// Ready means: the group gave this worker its (possibly empty) share and its state is restored.
+        var joined = false
     }
 
     /// Drops the state of revoked partitions and queues assigned ones for restore.
@@ -121,6 +123,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
             let partitions = Set(event.partitions.map(\.partition))
             switch event {
             case .assigned:
+                owned.joined = true
                 owned.pendingRestore.formUnion(partitions)
                 logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.sorted())"])
             case .revoked(_, let cooperative):
@@ -138,7 +141,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
     /// Restores newly assigned partitions from the changelog before any of their records is handled.
     private func restorePending(_ consumer: KafkaConsumer, owned: inout OwnedPartitions) async throws {
         guard !owned.pendingRestore.isEmpty else {
-            health.markReady(healthName)
+            if owned.joined { health.markReady(healthName) }
             return
         }
         let partitions = owned.pendingRestore.sorted()

@@ -99,6 +99,37 @@ import TestSupport
         #expect(events.all.last == .revoked([KafkaTopicPartition(topic: topic, partition: 0), KafkaTopicPartition(topic: topic, partition: 1)], cooperative: false))
     }
 
+    @Test func cooperativeRebalancingMovesOnlySomePartitions() async throws {
+        let topic = try await stack.freshTopic("coop", partitions: 4)
+        let group = uniqueName("coop")
+        let firstEvents = EventLog()
+        let configuration = stack.consumerConfiguration(group: group, assignmentStrategy: .cooperativeSticky)
+        let first = try KafkaConsumer(configuration: configuration, logger: stack.logger, rebalanceListener: { firstEvents.append($0) })
+        try await first.subscribe(topics: [topic])
+        try await eventually("the first member owns every partition", timeout: .seconds(40)) {
+            _ = try await first.poll(timeout: .milliseconds(50))
+            return try await first.assignment().count == 4
+        }
+        let second = try KafkaConsumer(configuration: configuration, logger: stack.logger)
+        try await second.subscribe(topics: [topic])
+        try await eventually("the second member gets a share", timeout: .seconds(40)) {
+            _ = try await first.poll(timeout: .milliseconds(50))
+            _ = try await second.poll(timeout: .milliseconds(50))
+            let secondCount = try await second.assignment().count
+            let firstCount = try await first.assignment().count
+            return secondCount == 2 && firstCount == 2
+        }
+        // Incremental: the first member was told only about the two partitions it gave up.
+        let revocations = firstEvents.all.compactMap { event -> [KafkaTopicPartition]? in
+            if case .revoked(let partitions, let cooperative) = event, cooperative { return partitions }
+            return nil
+        }
+        #expect(revocations.last?.count == 2)
+        #expect(firstEvents.all.allSatisfy { if case .assigned(_, let cooperative) = $0 { cooperative } else { true } })
+        try await second.close()
+        try await first.close()
+    }
+
     @Test func seekPauseResumeAndPositions() async throws {
         let topic = try await stack.freshTopic("seek", partitions: 1)
         let producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)

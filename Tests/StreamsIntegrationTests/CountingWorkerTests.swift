@@ -48,6 +48,23 @@ import TestSupport
         try await run.stopAll()
     }
 
+    @Test func aFencedWorkerStopsAndItsSuccessorCarriesOn() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 2, keys: 10)
+        try run.start(0)
+        try await run.produce(total: 200, chunk: 100, pause: .zero)
+        try await run.waitForOutputs(atLeast: 100)
+        let zombie = try #require(run.worker(0))
+        // A second worker in the same slot: it fences the first, which must stop with an error.
+        try run.start(0)
+        try await run.produce(total: 400, chunk: 50, pause: .milliseconds(50))
+        let status = try await zombie.waitForExit(timeout: .seconds(60))
+        #expect(status != 0, "the fenced worker exits with a failure so that its supervisor restarts it")
+        let log = try String(contentsOf: zombie.logFile, encoding: .utf8)
+        #expect(log.contains("fatal"), "the fenced worker says why it stopped")
+        try await run.verify()
+        try await run.stopAll()
+    }
+
     @Test func scalesFromOneToThreeInstances() async throws {
         let run = try await CountingRun(stack: stack, partitions: 6, keys: 30)
         try run.start(0)
@@ -165,6 +182,8 @@ final class CountingRun: @unchecked Sendable {
             logFile: lastLogFile
         )
     }
+
+    func worker(_ instance: Int) -> ChildProcess? { workers[instance] }
 
     func kill(_ instance: Int) async throws {
         workers[instance]?.kill()

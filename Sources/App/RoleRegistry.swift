@@ -1,0 +1,67 @@
+import Counting
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+import Streams
+
+/// The roles `souk run` knows, by name. Each business context adds its role here.
+public enum RoleRegistry {
+    /// Builds one role's worker, creating the topics that only that role uses.
+    public typealias Factory = @Sendable (StreamConfiguration, Logger, WorkerHealth) async throws -> any Service
+
+    public static let roles: [String: Factory] = [
+        "counter": { configuration, logger, health in
+            // The diagnostic counting role on its own topics: a quick end-to-end check of a deployment.
+            let admin = try KafkaAdminClient(bootstrapServers: configuration.bootstrapServers, logger: logger)
+            try await admin.createTopics([
+                KafkaNewTopic(name: "souk.diagnostics.increments.v1", partitions: 6),
+                KafkaNewTopic(name: "souk.diagnostics.counts.v1", partitions: 6),
+            ])
+            let role = CountingRole(inputTopic: "souk.diagnostics.increments.v1", outputTopic: "souk.diagnostics.counts.v1")
+            return StreamWorker(role: role, configuration: configuration, logger: logger, health: health)
+        }
+    ]
+
+    public static var names: [String] { roles.keys.sorted() }
+}
+
+/// Runs roles and the HTTP service for health and metrics until SIGTERM or SIGINT.
+public struct RoleRunner: Sendable {
+    public var roles: [String]
+    public var instance: Int
+    public var httpPort: Int
+    public var stateDirectory: URL?
+
+    public init(roles: [String], instance: Int, httpPort: Int, stateDirectory: URL?) {
+        self.roles = roles
+        self.instance = instance
+        self.httpPort = httpPort
+        self.stateDirectory = stateDirectory
+    }
+
+    public func run(environment: SoukEnvironment, logger: Logger) async throws {
+        let registry = SoukMetrics.bootstrap()
+        let health = WorkerHealth()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        for name in roles {
+            guard let factory = RoleRegistry.roles[name] else {
+                throw SoukConfigurationError("unknown role '\(name)'; known roles: \(RoleRegistry.names.joined(separator: ", "))")
+            }
+            let configuration = StreamConfiguration(
+                bootstrapServers: try environment.kafkaBootstrapServers,
+                timings: try environment.kafkaConsumerTimings,
+                instance: instance,
+                stateDirectory: stateDirectory,
+                leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
+            )
+            services.append(.init(service: try await factory(configuration, logger, health)))
+        }
+        if httpPort > 0 {
+            services.append(.init(service: ObservabilityServer.make(port: httpPort, health: health, registry: registry, logger: logger)))
+        }
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(20)
+        try await ServiceGroup(configuration: configuration).run()
+    }
+}
