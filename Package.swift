@@ -45,6 +45,7 @@ let package = Package(
             ]
         ),
         .target(name: "Contracts"),
+        .target(name: "Commerce", dependencies: ["Contracts"]),
         .target(name: "Counting", dependencies: ["Streams"]),
         .executableTarget(
             name: "souk-counter",
@@ -97,6 +98,7 @@ let package = Package(
         .testTarget(name: "KafkaIntegrationTests", dependencies: ["Kafka", "TestSupport"]),
         .testTarget(name: "StreamsTests", dependencies: ["Streams", "Counting"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "App", "TestSupport"]),
+        .testTarget(name: "CommerceTests", dependencies: ["Commerce", "Contracts"]),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

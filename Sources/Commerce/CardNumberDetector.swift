@@ -1,0 +1,39 @@
+/// Finds things that look like a payment card number (PAN) in free text, so that commands carrying
+/// one are refused: Souk stores payment-method tokens and display data only.
+public enum CardNumberDetector {
+    /// True when `text` holds 13 to 19 digits in a row (spaces and dashes allowed between them) that
+    /// pass the Luhn check.
+    public static func containsCardNumber(_ text: String) -> Bool {
+        var digits: [Int] = []
+        // The whole run of digits, not windows of it: any 13-digit window of a long number passes Luhn
+        // one time in ten, which would refuse harmless order or phone numbers.
+        func check() -> Bool { (13...19).contains(digits.count) && luhn(digits[...]) }
+        var separators = 0
+        for character in text {
+            if let digit = character.wholeNumberValue, character.isASCII {
+                digits.append(digit)
+                separators = 0
+            } else if (character == " " || character == "-") && !digits.isEmpty && separators == 0 {
+                separators += 1
+            } else {
+                if check() { return true }
+                digits.removeAll()
+                separators = 0
+            }
+        }
+        return check()
+    }
+
+    static func luhn(_ digits: ArraySlice<Int>) -> Bool {
+        var sum = 0
+        for (index, digit) in digits.reversed().enumerated() {
+            if index % 2 == 1 {
+                let doubled = digit * 2
+                sum += doubled > 9 ? doubled - 9 : doubled
+            } else {
+                sum += digit
+            }
+        }
+        return sum % 10 == 0
+    }
+}
