@@ -60,7 +60,7 @@ extension Schema {
         .reference(
             "Money",
             .object([
-                Property("amountMinor", .integer(minimum: 0), description: "amount in minor units (cents)"),
+                Property("amountMinor", .integer(), description: "amount in minor units (cents); each message's rules say when it may be negative"),
                 Property("currency", .string(StringRules(pattern: "^[A-Z]{3}$")), description: "ISO 4217 code"),
             ])
         )

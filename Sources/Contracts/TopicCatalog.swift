@@ -1,6 +1,8 @@
 /// What a topic carries.
 public enum TopicKind: String, Sendable, Codable {
     case commands, events, changelog, dlq
+    /// A role's own repartition topic (claims, lookups): not for other systems.
+    case `internal`
 }
 
 /// One topic of the contract, as `topics/<name>.yaml` declares it.
@@ -27,9 +29,10 @@ public struct TopicSpec: Sendable, Equatable, Codable {
         partitions: Int = 6,
         replicationFactor: Int = 3,
         configs: [String: String]? = nil,
-        version: Int = 1
+        version: Int = 1,
+        purpose: String? = nil
     ) {
-        self.name = "souk.\(context).\(kind.rawValue).v\(version)"
+        self.name = "souk.\(context).\(purpose ?? kind.rawValue).v\(version)"
         self.context = context
         self.kind = kind
         self.version = version
@@ -49,6 +52,7 @@ public struct TopicSpec: Sendable, Equatable, Codable {
         case .events: ["cleanup.policy": "delete", "retention.ms": "-1", "min.insync.replicas": "2"]
         case .changelog: ["cleanup.policy": "compact", "min.insync.replicas": "2"]
         case .dlq: ["cleanup.policy": "delete", "retention.ms": "2592000000", "min.insync.replicas": "2"]
+        case .internal: ["cleanup.policy": "delete", "retention.ms": "604800000", "min.insync.replicas": "2"]
         }
     }
 }
@@ -108,6 +112,7 @@ public enum TopicCatalog {
         + pair(.cart, owner: "cart", key: "cartId", what: "carts")
         + pair(.payment, owner: "payment", key: "paymentId", what: "payments")
         + pair(.shipping, owner: "shipping", key: "shipmentId", what: "shipments")
+        + internalTopics
         + roles.flatMap { role in
             [
                 TopicSpec(
@@ -121,6 +126,23 @@ public enum TopicCatalog {
                 ),
             ]
         }
+
+    /// Repartition topics that roles use to check a rule across keys (a SKU, an e-mail address, a
+    /// coupon's usage) or to look up another aggregate (a product's price), co-partitioned with the rest.
+    public static let internalTopics: [TopicSpec] = [
+        internalTopic("catalog", "sku-claims", key: "sku", "souk.catalog.SkuClaim.v1", "CreateProduct claims its SKU; the SKU's owner decides."),
+        internalTopic("catalog", "sku-decisions", key: "productId", "souk.catalog.SkuDecision.v1", "Whether a product got its SKU."),
+        internalTopic("customer", "email-claims", key: "email", "souk.customer.EmailClaim.v1", "RegisterCustomer claims its e-mail address."),
+        internalTopic("customer", "email-decisions", key: "customerId", "souk.customer.EmailDecision.v1", "Whether a customer got its e-mail address."),
+        internalTopic("cart", "price-requests", key: "productId", "souk.cart.PriceRequest.v1", "A cart asks for a product's current price."),
+        internalTopic("cart", "price-replies", key: "cartId", "souk.cart.PriceReply.v1", "A product's price (or absence) for a cart."),
+        internalTopic("cart", "coupon-claims", key: "couponCode", "souk.cart.CouponClaim.v1", "A cart claims one use of a coupon."),
+        internalTopic("cart", "coupon-decisions", key: "cartId", "souk.cart.CouponDecision.v1", "Whether a cart got its coupon, and its terms."),
+    ]
+
+    static func internalTopic(_ owner: String, _ purpose: String, key: String, _ message: String, _ description: String) -> TopicSpec {
+        TopicSpec(context: owner, kind: .internal, owner: owner, key: key, messages: [message], description: description, purpose: purpose)
+    }
 
     public static func message(named typeName: String) -> (any Contract.Type)? {
         messages.first { $0.typeName == typeName }

@@ -77,7 +77,7 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         for record in records {
             outcome.processed += 1
             outcome.lastOffsets[KafkaTopicPartition(topic: record.topic, partition: record.partition)] = record.offset
-            let key = record.stateKey
+            let key = role.stateKey(for: record)
             var stored = store[record.partition, key] ?? StoredState(state: nil)
             if role.deduplicatesInputs && stored.hasApplied(record.id) {
                 outcome.duplicates += 1

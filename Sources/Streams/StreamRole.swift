@@ -21,6 +21,11 @@ public protocol StreamRole: Sendable {
 
     func handle(_ input: Input, state: State?, context: HandlerContext) throws -> HandlerResult<State>
 
+    /// Which state a record reads and writes (default: its key). A role whose inputs are keyed by
+    /// different things (a product id here, a SKU there) names them apart, e.g. `"sku:" + key`.
+    /// Records with the same state key must be on the same partition number.
+    func stateKey(for record: InboundRecord) -> String
+
     /// Whether the runtime remembers applied record ids per key to drop redelivered copies (default
     /// `true`). A stateless role whose outputs its consumers deduplicate may turn it off and skip the
     /// changelog write it costs.
@@ -29,6 +34,8 @@ public protocol StreamRole: Sendable {
 
 extension StreamRole {
     public var deduplicatesInputs: Bool { true }
+
+    public func stateKey(for record: InboundRecord) -> String { record.stateKey }
 
     /// The topic every state change of the role is written to, co-partitioned with the inputs.
     public var changelogTopic: String { "souk.\(name).changelog.v1" }
