@@ -37,3 +37,19 @@ public enum CardNumberDetector {
         return sum % 10 == 0
     }
 }
+
+import Contracts
+
+extension CardNumberDetector {
+    /// The JSON pointers of the string fields in `json` that hold a card number.
+    public static func fieldsWithCardNumbers(in json: JSONValue, at pointer: String = "") -> [String] {
+        switch json {
+        case .string(let text): containsCardNumber(text) ? [pointer] : []
+        case .array(let items): items.enumerated().flatMap { fieldsWithCardNumbers(in: $0.element, at: "\(pointer)/\($0.offset)") }
+        case .object(let object): object.keys.sorted().flatMap { fieldsWithCardNumbers(in: object[$0]!, at: "\(pointer)/\($0)") }
+        // A card number sent as a JSON number is a card number too.
+        case .integer(let number): containsCardNumber(String(number)) ? [pointer] : []
+        case .null, .bool, .number: []
+        }
+    }
+}
