@@ -48,6 +48,7 @@ let package = Package(
         .target(name: "Commerce", dependencies: ["Contracts"]),
         .target(name: "Catalog", dependencies: ["Contracts", "Commerce", "Streams"]),
         .target(name: "Customers", dependencies: ["Contracts", "Commerce", "Streams"]),
+        .target(name: "Carts", dependencies: ["Contracts", "Commerce", "Streams"]),
         .target(name: "Counting", dependencies: ["Streams"]),
         .executableTarget(
             name: "souk-counter",
@@ -101,7 +102,7 @@ let package = Package(
         .testTarget(name: "StreamsTests", dependencies: ["Streams", "Counting"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "App", "TestSupport"]),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce", "Contracts"]),
-        .testTarget(name: "RoleTests", dependencies: ["Catalog", "Customers", "Contracts", "Streams"]),
+        .testTarget(name: "RoleTests", dependencies: ["Catalog", "Customers", "Carts", "Commerce", "Contracts", "Streams"]),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

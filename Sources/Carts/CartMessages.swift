@@ -1,0 +1,74 @@
+import Commerce
+import Contracts
+
+/// A cart asks the product's partition for its current price.
+public struct PriceRequest: Codable, Sendable, Equatable {
+    static let type = "souk.cart.PriceRequest.v1"
+    var cartId: String
+    var productId: String
+    var quantity: Int
+    var commandId: String
+}
+
+/// The product's answer: its price, or that it cannot be sold.
+public struct PriceReply: Codable, Sendable, Equatable {
+    static let type = "souk.cart.PriceReply.v1"
+    var cartId: String
+    var productId: String
+    var quantity: Int
+    var commandId: String
+    var product: ProductPrice?
+}
+
+/// A cart claims one use of a coupon on the coupon's partition, where its uses are counted.
+public struct CouponClaim: Codable, Sendable, Equatable {
+    static let type = "souk.cart.CouponClaim.v1"
+    var cartId: String
+    var couponCode: String
+    var subtotal: Money
+    var commandId: String
+}
+
+public struct CouponDecision: Codable, Sendable, Equatable {
+    static let type = "souk.cart.CouponDecision.v1"
+    var cartId: String
+    var couponCode: String
+    var commandId: String
+    /// The coupon's terms when granted.
+    var coupon: Coupon?
+    var refusal: String?
+}
+
+/// What the cart role knows of a product, from the catalog's events.
+public struct ProductPrice: Codable, Sendable, Equatable {
+    public var productId: String
+    public var sku: String
+    public var name: String
+    public var price: Money
+    public var deleted: Bool
+}
+
+public enum CartInput: Sendable, Equatable {
+    case create(CreateCart)
+    case add(AddItemToCart)
+    case remove(RemoveItemFromCart)
+    case quantity(UpdateQuantity)
+    case applyCoupon(ApplyCoupon)
+    case productCreated(ProductCreated)
+    case productUpdated(ProductUpdated)
+    case priceChanged(PriceChanged)
+    case productDeleted(ProductDeleted)
+    case priceRequest(PriceRequest)
+    case priceReply(PriceReply)
+    case couponClaim(CouponClaim)
+    case couponDecision(CouponDecision)
+    /// An event on a consumed topic that carts do not care about.
+    case ignored
+}
+
+/// State of `cart:<id>`, `product:<id>` (its price) or `coupon:<code>` (its uses).
+public struct CartState: Codable, Sendable, Equatable {
+    public var cart: Cart?
+    public var product: ProductPrice?
+    public var couponUses: Int?
+}

@@ -1,0 +1,200 @@
+import Commerce
+import Contracts
+import Foundation
+import Streams
+
+/// Carts: items at the catalog's current price, quantities, coupons, exact totals.
+///
+/// The cart role learns prices from the catalog's events (kept per product on the product's
+/// partition) and asks for one through a repartition topic when an item is added, so carts never call
+/// another service. Coupon uses are counted on the coupon's partition, so a usage limit holds across
+/// every cart.
+public struct CartRole: StreamRole {
+    public let name = "cart"
+    public let topics: Topics
+    public let coupons: [String: Coupon]
+
+    public struct Topics: Sendable {
+        public var commands = "souk.cart.commands.v1"
+        public var events = "souk.cart.events.v1"
+        public var productEvents = "souk.product.events.v1"
+        public var priceRequests = "souk.cart.price-requests.v1"
+        public var priceReplies = "souk.cart.price-replies.v1"
+        public var couponClaims = "souk.cart.coupon-claims.v1"
+        public var couponDecisions = "souk.cart.coupon-decisions.v1"
+        public init() {}
+    }
+
+    public init(coupons: [Coupon], topics: Topics = Topics()) {
+        self.coupons = Dictionary(coupons.map { ($0.code, $0) }, uniquingKeysWith: { _, last in last })
+        self.topics = topics
+    }
+
+    public var inputTopics: [String] {
+        [topics.commands, topics.productEvents, topics.priceRequests, topics.priceReplies, topics.couponClaims, topics.couponDecisions]
+    }
+
+    public func stateKey(for record: InboundRecord) -> String {
+        switch record.topic {
+        case topics.productEvents, topics.priceRequests: "product:\(record.stateKey)"
+        case topics.couponClaims: "coupon:\(record.stateKey)"
+        default: "cart:\(record.stateKey)"
+        }
+    }
+
+    public func decode(_ record: InboundRecord) throws -> CartInput {
+        guard let type = record.type else { throw PoisonMessage("missing ce_type header") }
+        let bytes = record.value ?? []
+        func json<T: Decodable>(_: T.Type) throws -> T { try JSONDecoder.souk.decode(T.self, from: Data(bytes)) }
+        switch type {
+        case CreateCart.typeName: return .create(try ContractCodec.decode(CreateCart.self, bytes))
+        case AddItemToCart.typeName: return .add(try ContractCodec.decode(AddItemToCart.self, bytes))
+        case RemoveItemFromCart.typeName: return .remove(try ContractCodec.decode(RemoveItemFromCart.self, bytes))
+        case UpdateQuantity.typeName: return .quantity(try ContractCodec.decode(UpdateQuantity.self, bytes))
+        case ApplyCoupon.typeName: return .applyCoupon(try ContractCodec.decode(ApplyCoupon.self, bytes))
+        case ProductCreated.typeName: return .productCreated(try ContractCodec.decode(ProductCreated.self, bytes))
+        case ProductUpdated.typeName: return .productUpdated(try ContractCodec.decode(ProductUpdated.self, bytes))
+        case PriceChanged.typeName: return .priceChanged(try ContractCodec.decode(PriceChanged.self, bytes))
+        case ProductDeleted.typeName: return .productDeleted(try ContractCodec.decode(ProductDeleted.self, bytes))
+        case PriceRequest.type: return .priceRequest(try json(PriceRequest.self))
+        case PriceReply.type: return .priceReply(try json(PriceReply.self))
+        case CouponClaim.type: return .couponClaim(try json(CouponClaim.self))
+        case CouponDecision.type: return .couponDecision(try json(CouponDecision.self))
+        default:
+            if record.topic == topics.productEvents { return .ignored }
+            throw PoisonMessage("the cart role does not handle \(type)")
+        }
+    }
+
+    public func handle(_ input: CartInput, state: CartState?, context: HandlerContext) throws -> HandlerResult<CartState> {
+        var state = state ?? CartState()
+        let commandId = context.record.id
+        switch input {
+        case .ignored:
+            return HandlerResult()
+
+        // MARK: Catalog events, on the product's partition
+        case .productCreated(let event):
+            state.product = ProductPrice(productId: event.productId, sku: event.sku, name: event.name, price: event.price, deleted: false)
+            return HandlerResult(state: .set(state))
+        case .productUpdated(let event):
+            state.product?.name = event.name
+            return HandlerResult(state: .set(state))
+        case .priceChanged(let event):
+            state.product?.price = event.newPrice
+            return HandlerResult(state: .set(state))
+        case .productDeleted:
+            state.product?.deleted = true
+            return HandlerResult(state: .set(state))
+        case .priceRequest(let request):
+            let product = state.product.flatMap { $0.deleted ? nil : $0 }
+            let reply = PriceReply(cartId: request.cartId, productId: request.productId, quantity: request.quantity, commandId: request.commandId, product: product)
+            return HandlerResult(outputs: [try internalMessage(topics.priceReplies, key: request.cartId, PriceReply.type, reply)])
+
+        // MARK: Coupons, on the coupon's partition
+        case .couponClaim(let claim):
+            let uses = state.couponUses ?? 0
+            var decision = CouponDecision(cartId: claim.cartId, couponCode: claim.couponCode, commandId: claim.commandId)
+            if let coupon = coupons[claim.couponCode] {
+                do {
+                    _ = try coupon.discount(on: claim.subtotal, at: context.now, timesUsed: uses)
+                    decision.coupon = coupon
+                    state.couponUses = uses + 1
+                } catch {
+                    decision.refusal = error.description
+                }
+            } else {
+                decision.refusal = "unknown coupon \(claim.couponCode)"
+            }
+            let output = try internalMessage(topics.couponDecisions, key: claim.cartId, CouponDecision.type, decision)
+            return HandlerResult(state: decision.coupon == nil ? .unchanged : .set(state), outputs: [output])
+
+        // MARK: Carts
+        case .create(let command):
+            if state.cart != nil { return reject(commandId, command, "cart \(command.cartId) already exists", field: "/cartId") }
+            state.cart = Cart(cartId: command.cartId, customerId: command.customerId, currency: command.currency)
+            let event = CartCreated(cartId: command.cartId, customerId: command.customerId, currency: command.currency, createdAt: context.now)
+            return HandlerResult(state: .set(state), outputs: [try emit(event)])
+
+        case .add(let command):
+            guard state.cart != nil else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
+            let request = PriceRequest(cartId: command.cartId, productId: command.productId, quantity: command.quantity, commandId: commandId)
+            return HandlerResult(outputs: [try internalMessage(topics.priceRequests, key: command.productId, PriceRequest.type, request)])
+
+        case .priceReply(let reply):
+            guard var cart = state.cart else { return HandlerResult() }
+            let command = AddItemToCart(cartId: reply.cartId, productId: reply.productId, quantity: reply.quantity)
+            guard let product = reply.product else {
+                return reject(reply.commandId, command, "product \(reply.productId) is unknown or no longer sold", field: "/productId")
+            }
+            guard product.price.currency == cart.currency else {
+                return reject(reply.commandId, command, "product is priced in \(product.price.currency), the cart in \(cart.currency)", field: "/productId")
+            }
+            cart.add(Cart.Line(productId: product.productId, sku: product.sku, name: product.name, quantity: reply.quantity, unitPrice: product.price))
+            let line = cart.lines.first { $0.productId == product.productId }!
+            state.cart = cart
+            let event = ItemAdded(
+                cartId: cart.cartId, productId: product.productId, sku: product.sku, name: product.name, quantity: line.quantity,
+                unitPrice: line.unitPrice, totals: try cart.totals(at: context.now)
+            )
+            return HandlerResult(state: .set(state), outputs: [try emit(event)])
+
+        case .remove(let command):
+            guard var cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
+            guard cart.setQuantity(0, of: command.productId) else {
+                return reject(commandId, command, "product \(command.productId) is not in the cart", field: "/productId")
+            }
+            state.cart = cart
+            let event = ItemRemoved(cartId: cart.cartId, productId: command.productId, totals: try cart.totals(at: context.now))
+            return HandlerResult(state: .set(state), outputs: [try emit(event)])
+
+        case .quantity(let command):
+            guard var cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
+            guard cart.setQuantity(command.quantity, of: command.productId) else {
+                return reject(commandId, command, "product \(command.productId) is not in the cart", field: "/productId")
+            }
+            state.cart = cart
+            let totals = try cart.totals(at: context.now)
+            let output: OutboundMessage =
+                command.quantity == 0
+                ? try emit(ItemRemoved(cartId: cart.cartId, productId: command.productId, totals: totals))
+                : try emit(QuantityUpdated(cartId: cart.cartId, productId: command.productId, quantity: command.quantity, totals: totals))
+            return HandlerResult(state: .set(state), outputs: [output])
+
+        case .applyCoupon(let command):
+            guard let cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
+            if let applied = cart.coupon {
+                return reject(commandId, command, "coupon \(applied.code) is already applied", field: "/couponCode")
+            }
+            let claim = CouponClaim(cartId: cart.cartId, couponCode: command.couponCode, subtotal: try cart.subtotal(), commandId: commandId)
+            return HandlerResult(outputs: [try internalMessage(topics.couponClaims, key: command.couponCode, CouponClaim.type, claim)])
+
+        case .couponDecision(let decision):
+            guard var cart = state.cart else { return HandlerResult() }
+            let command = ApplyCoupon(cartId: decision.cartId, couponCode: decision.couponCode)
+            guard let coupon = decision.coupon else {
+                return reject(decision.commandId, command, decision.refusal ?? "coupon refused", field: "/couponCode")
+            }
+            cart.coupon = coupon
+            state.cart = cart
+            let totals = try cart.totals(at: context.now)
+            let event = CouponApplied(cartId: cart.cartId, couponCode: coupon.code, discount: totals.discount, totals: totals)
+            return HandlerResult(state: .set(state), outputs: [try emit(event)])
+        }
+    }
+
+    // MARK: - Outputs
+
+    private func emit<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage {
+        OutboundMessage(topic: topics.events, key: event.key, type: Event.typeName, value: try event.encoded())
+    }
+
+    private func reject<Command: TopicMessage>(_ commandId: String, _ command: Command, _ reason: String, field: String?) -> HandlerResult<CartState> {
+        let rejected = CommandRejected(commandId: commandId, commandType: Command.typeName, aggregateId: command.key, reason: reason, field: field)
+        return HandlerResult(outputs: [try! emit(rejected)])
+    }
+
+    private func internalMessage<Message: Encodable>(_ topic: String, key: String, _ type: String, _ message: Message) throws -> OutboundMessage {
+        OutboundMessage(topic: topic, key: key, type: type, value: Array(try JSONEncoder.souk.encode(message)))
+    }
+}
