@@ -71,8 +71,12 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
+                "Carts",
+                "Catalog",
+                "Commerce",
                 "Contracts",
                 "Counting",
+                "Customers",
                 "Kafka",
                 "Streams",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -102,6 +106,14 @@ let package = Package(
         .testTarget(name: "StreamsTests", dependencies: ["Streams", "Counting"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "App", "TestSupport"]),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce", "Contracts"]),
+        .testTarget(
+            name: "RoleIntegrationTests",
+            dependencies: [
+                "Carts", "Catalog", "Commerce", "Contracts", "Customers", "Kafka", "Streams", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "RoleTests", dependencies: ["Catalog", "Customers", "Carts", "Commerce", "Contracts", "Streams"]),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),
     ],

@@ -1,4 +1,9 @@
+import Carts
+import Catalog
+import Commerce
+import Contracts
 import Counting
+import Customers
 import Foundation
 import Kafka
 import Logging
@@ -11,6 +16,15 @@ public enum RoleRegistry {
     public typealias Factory = @Sendable (StreamConfiguration, Logger, WorkerHealth) async throws -> any Service
 
     public static let roles: [String: Factory] = [
+        "catalog": { configuration, logger, health in
+            StreamWorker(role: CatalogRole(), configuration: configuration, logger: logger, health: health)
+        },
+        "customer": { configuration, logger, health in
+            StreamWorker(role: CustomerRole(), configuration: configuration, logger: logger, health: health)
+        },
+        "cart": { configuration, logger, health in
+            StreamWorker(role: CartRole(coupons: try CouponBook.load()), configuration: configuration, logger: logger, health: health)
+        },
         "counter": { configuration, logger, health in
             // The diagnostic counting role on its own topics: a quick end-to-end check of a deployment.
             let admin = try KafkaAdminClient(bootstrapServers: configuration.bootstrapServers, logger: logger)

@@ -10,7 +10,7 @@ import Streams
 /// another service. Coupon uses are counted on the coupon's partition, so a usage limit holds across
 /// every cart.
 public struct CartRole: StreamRole {
-    public let name = "cart"
+    public let name: String
     public let topics: Topics
     public let coupons: [String: Coupon]
 
@@ -25,7 +25,8 @@ public struct CartRole: StreamRole {
         public init() {}
     }
 
-    public init(coupons: [Coupon], topics: Topics = Topics()) {
+    public init(name: String = "cart", coupons: [Coupon], topics: Topics = Topics()) {
+        self.name = name
         self.coupons = Dictionary(coupons.map { ($0.code, $0) }, uniquingKeysWith: { _, last in last })
         self.topics = topics
     }

@@ -8,7 +8,7 @@ import Streams
 /// SKU on the SKU's partition (a repartition topic) and completes when the decision comes back. A
 /// deleted product keeps its SKU, so an old SKU never points at a new product.
 public struct CatalogRole: StreamRole {
-    public let name = "catalog"
+    public let name: String
     public let topics: Topics
 
     public struct Topics: Sendable {
@@ -19,7 +19,8 @@ public struct CatalogRole: StreamRole {
         public init() {}
     }
 
-    public init(topics: Topics = Topics()) {
+    public init(name: String = "catalog", topics: Topics = Topics()) {
+        self.name = name
         self.topics = topics
     }
 

@@ -8,7 +8,7 @@ import Streams
 /// E-mail uniqueness is decided on the address's partition (a repartition topic), like the catalog's
 /// SKUs. Any command carrying what looks like a card number is refused: Souk keeps tokens only.
 public struct CustomerRole: StreamRole {
-    public let name = "customer"
+    public let name: String
     public let topics: Topics
 
     public struct Topics: Sendable {
@@ -19,7 +19,8 @@ public struct CustomerRole: StreamRole {
         public init() {}
     }
 
-    public init(topics: Topics = Topics()) {
+    public init(name: String = "customer", topics: Topics = Topics()) {
+        self.name = name
         self.topics = topics
     }
 

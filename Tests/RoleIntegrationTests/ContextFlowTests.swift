@@ -1,0 +1,139 @@
+import Carts
+import Catalog
+import Commerce
+import Contracts
+import Customers
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+import Streams
+import Testing
+import TestSupport
+
+/// Commands of the catalog, customer and cart contexts through the real broker and the roles'
+/// workers, including their repartition hops, to the events that answer them.
+@Suite(.serialized) struct ContextFlowTests {
+    let stack: TestStack
+
+    init() throws { stack = try TestStack.load() }
+
+    @Test func catalogCustomerAndCartCommandsFlowToTheirEvents() async throws {
+        let run = uniqueName("flow")
+        var catalogTopics = CatalogRole.Topics()
+        var customerTopics = CustomerRole.Topics()
+        var cartTopics = CartRole.Topics()
+        catalogTopics.commands = "\(run).product.commands"
+        catalogTopics.events = "\(run).product.events"
+        catalogTopics.skuClaims = "\(run).sku-claims"
+        catalogTopics.skuDecisions = "\(run).sku-decisions"
+        customerTopics.commands = "\(run).customer.commands"
+        customerTopics.events = "\(run).customer.events"
+        customerTopics.emailClaims = "\(run).email-claims"
+        customerTopics.emailDecisions = "\(run).email-decisions"
+        cartTopics.commands = "\(run).cart.commands"
+        cartTopics.events = "\(run).cart.events"
+        cartTopics.productEvents = catalogTopics.events
+        cartTopics.priceRequests = "\(run).price-requests"
+        cartTopics.priceReplies = "\(run).price-replies"
+        cartTopics.couponClaims = "\(run).coupon-claims"
+        cartTopics.couponDecisions = "\(run).coupon-decisions"
+        let topics = [
+            catalogTopics.commands, catalogTopics.events, catalogTopics.skuClaims, catalogTopics.skuDecisions,
+            customerTopics.commands, customerTopics.events, customerTopics.emailClaims, customerTopics.emailDecisions,
+            cartTopics.commands, cartTopics.events, cartTopics.priceRequests, cartTopics.priceReplies, cartTopics.couponClaims,
+            cartTopics.couponDecisions,
+        ]
+        let admin = try stack.admin()
+        try await admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: 3) })
+        try await eventually("the topics exist") { try await admin.listTopics().filter { topics.contains($0.name) }.count == topics.count }
+
+        let configuration = StreamConfiguration(
+            bootstrapServers: stack.bootstrapServers, timings: stack.timings, commitInterval: .milliseconds(20), leaveGroupOnClose: false
+        )
+        let coupons = [Coupon(code: "WELCOME10", discount: .percentage(basisPoints: 1_000), usageLimit: 5)]
+        let workers: [any Service] = [
+            StreamWorker(role: CatalogRole(name: "\(run)-catalog", topics: catalogTopics), configuration: configuration, logger: stack.logger),
+            StreamWorker(role: CustomerRole(name: "\(run)-customer", topics: customerTopics), configuration: configuration, logger: stack.logger),
+            StreamWorker(role: CartRole(name: "\(run)-cart", coupons: coupons, topics: cartTopics), configuration: configuration, logger: stack.logger),
+        ]
+        let tasks = workers.map { worker in Task { try await worker.run() } }
+        defer { tasks.forEach { $0.cancel() } }
+
+        let producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)
+        func send<Message: TopicMessage>(_ message: Message, to topic: String, id: String) async throws {
+            _ = try await producer.send(
+                KafkaProducerMessage(
+                    topic: topic, key: Array(message.key.utf8), value: try message.encoded(),
+                    headers: [KafkaHeader(key: CloudEventHeader.id, string: id), KafkaHeader(key: CloudEventHeader.type, string: Message.typeName)]
+                )
+            )
+        }
+
+        // Catalog: two products, a duplicate SKU, a negative price.
+        try await send(CreateProduct(productId: "p1", sku: "S1", name: "Oolong", price: Money(119_000, "VND")), to: catalogTopics.commands, id: "c-p1")
+        try await send(CreateProduct(productId: "p2", sku: "S2", name: "Sencha", price: Money(90_000, "VND")), to: catalogTopics.commands, id: "c-p2")
+        try await send(CreateProduct(productId: "p3", sku: "S1", name: "Copy", price: Money(1, "VND")), to: catalogTopics.commands, id: "c-p3")
+        try await send(SetProductPrice(productId: "p2", price: Money(-5, "VND")), to: catalogTopics.commands, id: "c-neg")
+        // Customers: a registration, a duplicate e-mail, a card number where a token belongs.
+        try await send(RegisterCustomer(customerId: "u1", email: "lan@example.com", name: "Lan"), to: customerTopics.commands, id: "c-u1")
+        try await send(RegisterCustomer(customerId: "u2", email: "LAN@example.com", name: "Other"), to: customerTopics.commands, id: "c-u2")
+        let pan = UpdateBillingInfo(customerId: "u1", paymentMethodToken: "4242 4242 4242 4242", brand: "visa", last4: "4242", expiryMonth: 1, expiryYear: 2030)
+        try await send(pan, to: customerTopics.commands, id: "c-pan")
+
+        let productEvents = try await readEvents(catalogTopics.events, count: 4)
+        #expect(productEvents["c-p1"] == ProductCreated.typeName)
+        #expect(productEvents["c-p2"] == ProductCreated.typeName)
+        #expect(productEvents["c-p3"] == CommandRejected.typeName)
+        #expect(productEvents["c-neg"] == CommandRejected.typeName)
+        let customerEvents = try await readEvents(customerTopics.events, count: 3)
+        #expect(customerEvents == ["c-u1": CustomerRegistered.typeName, "c-u2": CommandRejected.typeName, "c-pan": CommandRejected.typeName])
+
+        // Carts: prices come from the catalog's events through the price lookup.
+        try await send(CreateCart(cartId: "k1", customerId: "u1", currency: "VND"), to: cartTopics.commands, id: "c-k1")
+        try await eventually("the cart exists") { try await readEvents(cartTopics.events, count: 1)["c-k1"] != nil }
+        try await send(AddItemToCart(cartId: "k1", productId: "p1", quantity: 2), to: cartTopics.commands, id: "c-add1")
+        try await send(AddItemToCart(cartId: "k1", productId: "p3", quantity: 1), to: cartTopics.commands, id: "c-add3")
+        try await eventually("items are added") { try await readEvents(cartTopics.events, count: 3).count >= 3 }
+        try await send(ApplyCoupon(cartId: "k1", couponCode: "WELCOME10"), to: cartTopics.commands, id: "c-coupon")
+        var cartEvents: [String: (type: String, value: [UInt8])] = [:]
+        try await eventually("the coupon is applied") {
+            cartEvents = try await readEventRecords(cartTopics.events)
+            return cartEvents["c-coupon"] != nil
+        }
+        #expect(cartEvents["c-add1"]?.type == ItemAdded.typeName)
+        #expect(cartEvents["c-add3"]?.type == CommandRejected.typeName)
+        let applied = try CouponApplied.decode(try #require(cartEvents["c-coupon"]).value)
+        #expect(applied.totals == CartTotals(subtotal: Money(238_000, "VND"), discount: Money(23_800, "VND"), total: Money(214_200, "VND")))
+        try await producer.close()
+    }
+
+    /// Events by the command that caused them (the chain's correlation id), deduplicated by `ce_id`.
+    func readEvents(_ topic: String, count: Int) async throws -> [String: String] {
+        var events: [String: String] = [:]
+        try await eventually("\(count) outcomes on \(topic)", timeout: .seconds(60)) {
+            events = try await readEventRecords(topic).mapValues(\.type)
+            return events.count >= count
+        }
+        return events
+    }
+
+    func readEventRecords(_ topic: String) async throws -> [String: (type: String, value: [UInt8])] {
+        let consumer = try KafkaConsumer(configuration: stack.consumerConfiguration(group: uniqueName("read")), logger: stack.logger)
+        try await consumer.subscribe(topics: [topic])
+        var records: [String: (type: String, value: [UInt8])] = [:]
+        let deadline = ContinuousClock.now + .seconds(8)
+        var quietPolls = 0
+        while ContinuousClock.now < deadline && quietPolls < 10 {
+            let batch = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(200))
+            let assigned = !(try await consumer.assignment()).isEmpty
+            quietPolls = batch.isEmpty && assigned ? quietPolls + 1 : 0
+            for message in batch {
+                guard let correlation = message.headers.string(CloudEventHeader.correlationID), let type = message.headers.string(CloudEventHeader.type) else { continue }
+                records[correlation] = (type, message.value ?? [])
+            }
+        }
+        try await consumer.close(leavingGroup: false)
+        return records
+    }
+}
