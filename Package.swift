@@ -27,6 +27,16 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        .target(
+            name: "Projections",
+            dependencies: [
+                "Contracts", "Kafka", "Postgres", "Streams",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Kafka",
             dependencies: [
@@ -71,6 +81,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
+                "Projections",
                 "Carts",
                 "Catalog",
                 "Commerce",
@@ -113,6 +124,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "ProjectionsIntegrationTests",
+            dependencies: ["Contracts", "Kafka", "Postgres", "Projections", "Streams", "TestSupport"]
         ),
         .testTarget(name: "RoleTests", dependencies: ["Catalog", "Customers", "Carts", "Commerce", "Contracts", "Streams"]),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),

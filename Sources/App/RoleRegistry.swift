@@ -7,25 +7,49 @@ import Customers
 import Foundation
 import Kafka
 import Logging
+import Projections
 import ServiceLifecycle
 import Streams
 
 /// The roles `souk run` knows, by name. Each business context adds its role here.
 public enum RoleRegistry {
+    /// What a role's worker is built from.
+    public struct Context: Sendable {
+        public var configuration: StreamConfiguration
+        public var environment: SoukEnvironment
+        public var logger: Logger
+        public var health: WorkerHealth
+    }
+
     /// Builds one role's worker, creating the topics that only that role uses.
-    public typealias Factory = @Sendable (StreamConfiguration, Logger, WorkerHealth) async throws -> any Service
+    public typealias Factory = @Sendable (Context) async throws -> any Service
 
     public static let roles: [String: Factory] = [
-        "catalog": { configuration, logger, health in
-            StreamWorker(role: CatalogRole(), configuration: configuration, logger: logger, health: health)
+        "catalog": { context in
+            StreamWorker(role: CatalogRole(), configuration: context.configuration, logger: context.logger, health: context.health)
         },
-        "customer": { configuration, logger, health in
-            StreamWorker(role: CustomerRole(), configuration: configuration, logger: logger, health: health)
+        "customer": { context in
+            StreamWorker(role: CustomerRole(), configuration: context.configuration, logger: context.logger, health: context.health)
         },
-        "cart": { configuration, logger, health in
-            StreamWorker(role: CartRole(coupons: try CouponBook.load()), configuration: configuration, logger: logger, health: health)
+        "cart": { context in
+            StreamWorker(role: CartRole(coupons: try CouponBook.load()), configuration: context.configuration, logger: context.logger, health: context.health)
         },
-        "counter": { configuration, logger, health in
+        "projector": { context in
+            // Every events topic of the contract, unless SOUK_PROJECTOR_TOPICS names a subset.
+            let topics = context.environment["SOUK_PROJECTOR_TOPICS"].map { $0.split(separator: ",").map(String.init) }
+                ?? TopicCatalog.topics.filter { $0.kind == .events }.map(\.name)
+            return ProjectorWorker(
+                topics: topics,
+                bootstrapServers: context.configuration.bootstrapServers,
+                timings: context.configuration.timings,
+                postgresURL: try context.environment.require("POSTGRES_URL"),
+                leaveGroupOnClose: context.configuration.leaveGroupOnClose,
+                logger: context.logger,
+                health: context.health
+            )
+        },
+        "counter": { context in
+            let configuration = context.configuration, logger = context.logger, health = context.health
             // The diagnostic counting role on its own topics: a quick end-to-end check of a deployment.
             let admin = try KafkaAdminClient(bootstrapServers: configuration.bootstrapServers, logger: logger)
             try await admin.createTopics([
@@ -69,7 +93,7 @@ public struct RoleRunner: Sendable {
                 stateDirectory: stateDirectory,
                 leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
             )
-            services.append(.init(service: try await factory(configuration, logger, health)))
+            services.append(.init(service: try await factory(.init(configuration: configuration, environment: environment, logger: logger, health: health))))
         }
         if httpPort > 0 {
             services.append(.init(service: ObservabilityServer.make(port: httpPort, health: health, registry: registry, logger: logger)))

@@ -290,14 +290,16 @@ enum WorkerOutput: Sendable {
 }
 
 /// Rebalance events reported inside `poll`, handed to the worker loop after it returns.
-final class RebalanceLog: Sendable {
+public final class RebalanceLog: Sendable {
+    public init() {}
+
     private let events = Mutex<[KafkaRebalanceEvent]>([])
 
-    func append(_ event: KafkaRebalanceEvent) {
+    public func append(_ event: KafkaRebalanceEvent) {
         events.withLock { $0.append(event) }
     }
 
-    func drain() -> [KafkaRebalanceEvent] {
+    public func drain() -> [KafkaRebalanceEvent] {
         events.withLock { events in
             defer { events.removeAll() }
             return events

@@ -13,20 +13,20 @@ public final class WorkerHealth: Sendable {
 
     public init() {}
 
-    func register(_ name: String, stallThreshold: Duration) {
+    public func register(_ name: String, stallThreshold: Duration) {
         workers.withLock { $0[name] = Worker(lastProgress: .now, ready: false, stallThreshold: stallThreshold, stopped: false) }
     }
 
     /// A poll returned or a batch was committed.
-    func progressed(_ name: String) {
+    public func progressed(_ name: String) {
         workers.withLock { $0[name]?.lastProgress = .now }
     }
 
-    func markReady(_ name: String) {
+    public func markReady(_ name: String) {
         workers.withLock { $0[name]?.ready = true }
     }
 
-    func markStopped(_ name: String) {
+    public func markStopped(_ name: String) {
         workers.withLock { $0[name]?.stopped = true }
     }
 

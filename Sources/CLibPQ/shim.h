@@ -1,0 +1,4 @@
+#ifndef SOUK_CLIBPQ_SHIM_H
+#define SOUK_CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif

@@ -1,0 +1,137 @@
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import ServiceLifecycle
+import Streams
+
+/// Consumes event topics and applies each batch to PostgreSQL in one transaction, together with the
+/// Kafka position it reached, and resumes from that position: a restart or a replay never applies an
+/// event twice (and the archive, unique on the event id, drops copies that arrive twice anyway).
+public final class ProjectorWorker: Service {
+    public let name: String
+    public let topics: [String]
+    private let bootstrapServers: String
+    private let timings: KafkaConsumerTimings
+    private let postgresURL: String
+    private let leaveGroupOnClose: Bool
+    private let logger: Logger
+    private let health: WorkerHealth
+    private let rebalances = RebalanceLog()
+
+    public init(
+        name: String = "readmodels",
+        topics: [String],
+        bootstrapServers: String,
+        timings: KafkaConsumerTimings,
+        postgresURL: String,
+        leaveGroupOnClose: Bool = true,
+        logger: Logger,
+        health: WorkerHealth = WorkerHealth()
+    ) {
+        self.name = name
+        self.topics = topics
+        self.bootstrapServers = bootstrapServers
+        self.timings = timings
+        self.postgresURL = postgresURL
+        self.leaveGroupOnClose = leaveGroupOnClose
+        var logger = logger
+        logger[metadataKey: "souk.projector"] = .string(name)
+        self.logger = logger
+        self.health = health
+    }
+
+    private var healthName: String { "projector-\(name)" }
+
+    public func run() async throws {
+        health.register(healthName, stallThreshold: .seconds(30))
+        defer { health.markStopped(healthName) }
+        let database = try await PostgresConnection.connect(postgresURL)
+        try await ReadModelSchema.migrate(database)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                bootstrapServers: bootstrapServers, groupID: "souk-projector-\(name)", clientID: "souk-projector-\(name)", timings: timings
+            ),
+            logger: logger,
+            rebalanceListener: { [rebalances] event in rebalances.append(event) }
+        )
+        try await consumer.subscribe(topics: topics)
+        defer { Task { [leaveGroupOnClose] in try? await consumer.close(leavingGroup: leaveGroupOnClose) } }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var batch = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
+            let assigned = rebalances.drain().compactMap { event -> [KafkaTopicPartition]? in
+                if case .assigned(let partitions, _) = event { return partitions }
+                return nil
+            }.flatMap { $0 }
+            if !assigned.isEmpty {
+                // Records fetched before the seek start from the wrong place: drop them, read again.
+                let fresh = Set(assigned)
+                batch.removeAll { fresh.contains($0.topicPartition) }
+                try await resume(consumer, database, assigned)
+                health.markReady(healthName)
+            }
+            health.progressed(healthName)
+            guard !batch.isEmpty else { continue }
+            try await apply(batch, database)
+            var last: [KafkaTopicPartition: Int64] = [:]
+            for message in batch { last[message.topicPartition] = message.offset }
+            // PostgreSQL holds the truth; the group's offsets only make `souk lag` show progress.
+            try? await consumer.commit(lastProcessed: last)
+        }
+    }
+
+    /// Seeks newly assigned partitions to the positions stored with the read models.
+    private func resume(_ consumer: KafkaConsumer, _ database: PostgresConnection, _ partitions: [KafkaTopicPartition]) async throws {
+        let rows = try await database.query("SELECT topic, kafka_partition, next_offset FROM projection_positions WHERE projector = $1", [name])
+        var stored: [KafkaTopicPartition: Int64] = [:]
+        for record in rows.records {
+            guard let topic = record["topic"] ?? nil, let partition = (record["kafka_partition"] ?? nil).flatMap(Int32.init),
+                let offset = (record["next_offset"] ?? nil).flatMap(Int64.init)
+            else { continue }
+            stored[KafkaTopicPartition(topic: topic, partition: partition)] = offset
+        }
+        let positions = partitions.map { KafkaTopicPartitionOffset($0, offset: stored[$0].map(KafkaOffset.init) ?? .beginning) }
+        try await consumer.seek(positions)
+        logger.info("resumed", metadata: ["kafka.positions": "\(positions.map { "\($0.topicPartition)@\($0.offset)" })"])
+    }
+
+    private func apply(_ batch: [KafkaConsumerMessage], _ database: PostgresConnection) async throws {
+        let events = batch.map(ProjectedEvent.init)
+        let projector = name
+        try await database.transaction { session in
+            var next: [KafkaTopicPartition: Int64] = [:]
+            for event in events {
+                try EventProjection.apply(event, in: session)
+                next[KafkaTopicPartition(topic: event.topic, partition: event.partition)] = event.offset + 1
+            }
+            for (partition, offset) in next {
+                try session.query(
+                    """
+                    INSERT INTO projection_positions (projector, topic, kafka_partition, next_offset) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (projector, topic, kafka_partition) DO UPDATE SET next_offset = GREATEST(projection_positions.next_offset, $4)
+                    """,
+                    [projector, partition.topic, String(partition.partition), String(offset)]
+                )
+            }
+        }
+    }
+}
+
+extension ProjectedEvent {
+    init(_ message: KafkaConsumerMessage) {
+        let headers = message.headers
+        let time = headers.string(CloudEventHeader.time).flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
+        self.init(
+            id: headers.string(CloudEventHeader.id) ?? MessageID.position(topic: message.topic, partition: message.partition, offset: message.offset),
+            type: headers.string(CloudEventHeader.type) ?? "unknown",
+            topic: message.topic,
+            partition: message.partition,
+            offset: message.offset,
+            key: message.keyString,
+            correlationID: headers.string(CloudEventHeader.correlationID),
+            causationID: headers.string(CloudEventHeader.causationID),
+            occurredAt: time ?? Date(timeIntervalSince1970: Double(message.timestampMilliseconds ?? 0) / 1000),
+            payload: message.value ?? []
+        )
+    }
+}
