@@ -64,7 +64,12 @@ public enum ReadModelSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS products_search ON products USING gin (search)",
-        "CREATE INDEX IF NOT EXISTS products_name_trgm ON products USING gin (name gin_trgm_ops)",
+        """
+        ALTER TABLE products ADD COLUMN IF NOT EXISTS search_text text GENERATED ALWAYS AS (
+            lower(coalesce(name, '') || ' ' || coalesce(category, '') || ' ' || coalesce(description, ''))
+        ) STORED
+        """,
+        "CREATE INDEX IF NOT EXISTS products_search_text_trgm ON products USING gin (search_text gin_trgm_ops)",
         "CREATE INDEX IF NOT EXISTS products_category_price ON products (category, price_minor)",
         """
         CREATE TABLE IF NOT EXISTS inventory_levels (
