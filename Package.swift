@@ -29,10 +29,13 @@ let package = Package(
         ),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        // No pkgConfig: hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses; the header is on the default path.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .target(name: "Redis", dependencies: ["CHiredis"]),
         .target(
             name: "Projections",
             dependencies: [
-                "Contracts", "Kafka", "Postgres", "Streams",
+                "Contracts", "Kafka", "Postgres", "Redis", "Streams",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -127,7 +130,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionsIntegrationTests",
-            dependencies: ["Contracts", "Kafka", "Postgres", "Projections", "Streams", "TestSupport"]
+            dependencies: ["Contracts", "Kafka", "Postgres", "Projections", "Redis", "Streams", "TestSupport"]
         ),
         .testTarget(name: "RoleTests", dependencies: ["Catalog", "Customers", "Carts", "Commerce", "Contracts", "Streams"]),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),

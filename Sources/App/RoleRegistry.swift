@@ -43,6 +43,7 @@ public enum RoleRegistry {
                 bootstrapServers: context.configuration.bootstrapServers,
                 timings: context.configuration.timings,
                 postgresURL: try context.environment.require("POSTGRES_URL"),
+                redisURL: context.environment["REDIS_URL"],
                 leaveGroupOnClose: context.configuration.leaveGroupOnClose,
                 logger: context.logger,
                 health: context.health

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Postgres
+import Redis
 import ServiceLifecycle
 import Streams
 
@@ -14,6 +15,7 @@ public final class ProjectorWorker: Service {
     private let bootstrapServers: String
     private let timings: KafkaConsumerTimings
     private let postgresURL: String
+    private let redisURL: String?
     private let leaveGroupOnClose: Bool
     private let logger: Logger
     private let health: WorkerHealth
@@ -25,6 +27,7 @@ public final class ProjectorWorker: Service {
         bootstrapServers: String,
         timings: KafkaConsumerTimings,
         postgresURL: String,
+        redisURL: String? = nil,
         leaveGroupOnClose: Bool = true,
         logger: Logger,
         health: WorkerHealth = WorkerHealth()
@@ -34,6 +37,7 @@ public final class ProjectorWorker: Service {
         self.bootstrapServers = bootstrapServers
         self.timings = timings
         self.postgresURL = postgresURL
+        self.redisURL = redisURL
         self.leaveGroupOnClose = leaveGroupOnClose
         var logger = logger
         logger[metadataKey: "souk.projector"] = .string(name)
@@ -48,6 +52,7 @@ public final class ProjectorWorker: Service {
         defer { health.markStopped(healthName) }
         let database = try await PostgresConnection.connect(postgresURL)
         try await ReadModelSchema.migrate(database)
+        let cache = try await redisURL.asyncMap { ReadCache(redis: try await RedisConnection.connect($0)) }
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: bootstrapServers, groupID: "souk-projector-\(name)", clientID: "souk-projector-\(name)", timings: timings
@@ -72,7 +77,9 @@ public final class ProjectorWorker: Service {
             }
             health.progressed(healthName)
             guard !batch.isEmpty else { continue }
-            try await apply(batch, database)
+            let stale = try await apply(batch, database)
+            // After the commit, so that a reader that misses the cache finds the new rows.
+            if let cache, !stale.isEmpty { try await cache.invalidate(stale) }
             var last: [KafkaTopicPartition: Int64] = [:]
             for message in batch { last[message.topicPartition] = message.offset }
             // PostgreSQL holds the truth; the group's offsets only make `souk lag` show progress.
@@ -95,13 +102,15 @@ public final class ProjectorWorker: Service {
         logger.info("resumed", metadata: ["kafka.positions": "\(positions.map { "\($0.topicPartition)@\($0.offset)" })"])
     }
 
-    private func apply(_ batch: [KafkaConsumerMessage], _ database: PostgresConnection) async throws {
+    /// - Returns: the cache keys the batch made stale.
+    private func apply(_ batch: [KafkaConsumerMessage], _ database: PostgresConnection) async throws -> [String] {
         let events = batch.map(ProjectedEvent.init)
         let projector = name
-        try await database.transaction { session in
+        return try await database.transaction { session in
             var next: [KafkaTopicPartition: Int64] = [:]
+            var stale = Set<String>()
             for event in events {
-                try EventProjection.apply(event, in: session)
+                if try EventProjection.apply(event, in: session) { stale.formUnion(ReadCache.keys(invalidatedBy: event)) }
                 next[KafkaTopicPartition(topic: event.topic, partition: event.partition)] = event.offset + 1
             }
             for (partition, offset) in next {
@@ -113,6 +122,7 @@ public final class ProjectorWorker: Service {
                     [projector, partition.topic, String(partition.partition), String(offset)]
                 )
             }
+            return stale.sorted()
         }
     }
 }
@@ -133,5 +143,14 @@ extension ProjectedEvent {
             occurredAt: time ?? Date(timeIntervalSince1970: Double(message.timestampMilliseconds ?? 0) / 1000),
             payload: message.value ?? []
         )
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        switch self {
+        case .some(let value): try await transform(value)
+        case .none: nil
+        }
     }
 }

@@ -31,6 +31,17 @@ import TestSupport
         #expect(try await reconciler.apply(specs).isEmpty)
     }
 
+    @Test func applyCreatesEveryTopicOfTheContract() async throws {
+        let reconciler = TopicReconciler(admin: try stack.admin())
+        let findings = try await reconciler.apply(TopicCatalog.topics)
+        #expect(findings.allSatisfy { !$0.isDifference }, "\(findings.filter(\.isDifference))")
+        try await eventually("every topic exists as declared") { try await reconciler.check(TopicCatalog.topics).isEmpty }
+        let names = Set(try await stack.admin().listTopics().map(\.name))
+        for context in BoundedContext.allCases {
+            #expect(names.contains("souk.\(context.rawValue).commands.v1") && names.contains("souk.\(context.rawValue).events.v1"))
+        }
+    }
+
     @Test func checkReportsPartitionAndConfigDifferences() async throws {
         let admin = try stack.admin()
         let reconciler = TopicReconciler(admin: admin)
