@@ -86,6 +86,7 @@ public struct CatalogRole: StreamRole {
             return HandlerResult(state: .set(state), outputs: [try emit(event)])
 
         case .update(let command):
+            if state.pending != nil { return stillPending(command, commandId) }
             guard var product = state.product, !product.deleted else { return reject(command, commandId, "unknown product \(command.productId)", field: "/productId") }
             product.name = command.name ?? product.name
             product.description = command.description ?? product.description
@@ -100,6 +101,7 @@ public struct CatalogRole: StreamRole {
             return HandlerResult(state: .set(state), outputs: [try emit(event)])
 
         case .delete(let command):
+            if state.pending != nil { return stillPending(command, commandId) }
             guard var product = state.product, !product.deleted else { return reject(command, commandId, "unknown product \(command.productId)", field: "/productId") }
             product.deleted = true
             state.product = product
@@ -109,6 +111,7 @@ public struct CatalogRole: StreamRole {
             )
 
         case .setPrice(let command):
+            if state.pending != nil { return stillPending(command, commandId) }
             guard var product = state.product, !product.deleted else { return reject(command, commandId, "unknown product \(command.productId)", field: "/productId") }
             if command.price.amountMinor < 0 { return reject(command, commandId, "price must not be negative", field: "/price/amountMinor") }
             let old = product.price
@@ -132,6 +135,12 @@ public struct CatalogRole: StreamRole {
     private func reject<Command: TopicMessage>(_ command: Command, _ commandId: String, _ reason: String, field: String?) -> HandlerResult<CatalogState> {
         // A rejection changes no state; encoding a known message cannot fail.
         HandlerResult(outputs: [try! rejection(command, commandId, reason, field: field)])
+    }
+
+    /// A command that arrived while the product's creation waits for its SKU: the producer retries it
+    /// once it has seen the creation's outcome.
+    private func stillPending<Command: TopicMessage>(_ command: Command, _ commandId: String) -> HandlerResult<CatalogState> {
+        reject(command, commandId, "product \(command.key) is still being created; retry after its outcome", field: "/productId")
     }
 
     private func internalMessage<Message: Encodable>(_ topic: String, key: String, _ type: String, _ message: Message) throws -> OutboundMessage {

@@ -83,6 +83,14 @@ import Testing
         #expect(try rejection(try await catalog.send(create("p9", sku: "S1"), topic: commands)).reason.hasPrefix("duplicate SKU S1"))
     }
 
+    @Test func commandsWhileTheCreationIsPendingAreRejectedWithAHint() async throws {
+        // Only the first hop: the claim is not fed back, so the creation stays pending.
+        var pending = RoleHarness(role, internalTopics: [])
+        _ = try await pending.send(create("p1", sku: "S1"), topic: commands)
+        let rejected = try rejection(try await pending.send(DeleteProduct(productId: "p1"), topic: commands))
+        #expect(rejected.reason == "product p1 is still being created; retry after its outcome")
+    }
+
     @Test func aCommandThatFailsItsSchemaIsPoison() async throws {
         var catalog = harness()
         let outputs = try await catalog.send(topic: commands, key: "p1", type: CreateProduct.typeName, value: Array(#"{"productId":"p1"}"#.utf8))
