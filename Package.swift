@@ -59,9 +59,10 @@ let package = Package(
         ),
         .target(name: "Contracts"),
         .target(name: "Commerce", dependencies: ["Contracts"]),
-        .target(name: "Catalog", dependencies: ["Contracts", "Commerce", "Streams"]),
-        .target(name: "Customers", dependencies: ["Contracts", "Commerce", "Streams"]),
-        .target(name: "Carts", dependencies: ["Contracts", "Commerce", "Streams"]),
+        .target(name: "RoleSupport", dependencies: ["Contracts", "Streams"]),
+        .target(name: "Catalog", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
+        .target(name: "Customers", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
+        .target(name: "Carts", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Counting", dependencies: ["Streams"]),
         .executableTarget(
             name: "souk-counter",

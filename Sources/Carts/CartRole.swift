@@ -1,6 +1,7 @@
 import Commerce
 import Contracts
 import Foundation
+import RoleSupport
 import Streams
 
 /// Carts: items at the catalog's current price, quantities, coupons, exact totals.
@@ -186,16 +187,15 @@ public struct CartRole: StreamRole {
 
     // MARK: - Outputs
 
-    private func emit<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage {
-        OutboundMessage(topic: topics.events, key: event.key, type: Event.typeName, value: try event.encoded())
-    }
+    private var outputs: ContextOutputs { ContextOutputs(eventsTopic: topics.events) }
+
+    private func emit<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage { try outputs.event(event) }
 
     private func reject<Command: TopicMessage>(_ commandId: String, _ command: Command, _ reason: String, field: String?) -> HandlerResult<CartState> {
-        let rejected = CommandRejected(commandId: commandId, commandType: Command.typeName, aggregateId: command.key, reason: reason, field: field)
-        return HandlerResult(outputs: [try! emit(rejected)])
+        outputs.rejected(commandId: commandId, commandType: Command.typeName, aggregateId: command.key, reason: reason, field: field)
     }
 
     private func internalMessage<Message: Encodable>(_ topic: String, key: String, _ type: String, _ message: Message) throws -> OutboundMessage {
-        OutboundMessage(topic: topic, key: key, type: type, value: Array(try JSONEncoder.souk.encode(message)))
+        try outputs.internalMessage(topic, key: key, type: type, message)
     }
 }

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import RoleSupport
 import Streams
 
 /// The catalog: products, their descriptions and prices.
@@ -124,17 +125,16 @@ public struct CatalogRole: StreamRole {
 
     // MARK: - Outputs
 
-    private func emit<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage {
-        OutboundMessage(topic: topics.events, key: event.key, type: Event.typeName, value: try event.encoded())
-    }
+    private var outputs: ContextOutputs { ContextOutputs(eventsTopic: topics.events) }
+
+    private func emit<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage { try outputs.event(event) }
 
     private func rejection<Command: TopicMessage>(_ command: Command, _ commandId: String, _ reason: String, field: String?) throws -> OutboundMessage {
-        try emit(CommandRejected(commandId: commandId, commandType: Command.typeName, aggregateId: command.key, reason: reason, field: field))
+        try outputs.rejection(commandId: commandId, commandType: Command.typeName, aggregateId: command.key, reason: reason, field: field)
     }
 
     private func reject<Command: TopicMessage>(_ command: Command, _ commandId: String, _ reason: String, field: String?) -> HandlerResult<CatalogState> {
-        // A rejection changes no state; encoding a known message cannot fail.
-        HandlerResult(outputs: [try! rejection(command, commandId, reason, field: field)])
+        outputs.rejected(commandId: commandId, commandType: Command.typeName, aggregateId: command.key, reason: reason, field: field)
     }
 
     /// A command that arrived while the product's creation waits for its SKU: the producer retries it
@@ -144,6 +144,6 @@ public struct CatalogRole: StreamRole {
     }
 
     private func internalMessage<Message: Encodable>(_ topic: String, key: String, _ type: String, _ message: Message) throws -> OutboundMessage {
-        OutboundMessage(topic: topic, key: key, type: type, value: Array(try JSONEncoder.souk.encode(message)))
+        try outputs.internalMessage(topic, key: key, type: type, message)
     }
 }

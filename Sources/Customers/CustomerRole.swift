@@ -1,6 +1,7 @@
 import Commerce
 import Contracts
 import Foundation
+import RoleSupport
 import Streams
 
 /// Customers: registration with a unique e-mail address, profile, addresses, billing display data.
@@ -120,16 +121,16 @@ public struct CustomerRole: StreamRole {
 
     // MARK: - Outputs
 
-    private func emit<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage {
-        OutboundMessage(topic: topics.events, key: event.key, type: Event.typeName, value: try event.encoded())
-    }
+    private var outputs: ContextOutputs { ContextOutputs(eventsTopic: topics.events) }
+
+    private func emit<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage { try outputs.event(event) }
 
     private func rejection(_ commandId: String, _ type: String, _ customerId: String, _ reason: String, field: String?) throws -> OutboundMessage {
-        try emit(CommandRejected(commandId: commandId, commandType: type, aggregateId: customerId, reason: reason, field: field))
+        try outputs.rejection(commandId: commandId, commandType: type, aggregateId: customerId, reason: reason, field: field)
     }
 
     private func rejected(_ commandId: String, _ type: String, _ customerId: String, _ reason: String, field: String?) -> HandlerResult<CustomerState> {
-        HandlerResult(outputs: [try! rejection(commandId, type, customerId, reason, field: field)])
+        outputs.rejected(commandId: commandId, commandType: type, aggregateId: customerId, reason: reason, field: field)
     }
 
     private func unknown<Command: TopicMessage>(_ commandId: String, _ command: Command) -> HandlerResult<CustomerState> {
@@ -137,6 +138,6 @@ public struct CustomerRole: StreamRole {
     }
 
     private func internalMessage<Message: Encodable>(_ topic: String, key: String, _ type: String, _ message: Message) throws -> OutboundMessage {
-        OutboundMessage(topic: topic, key: key, type: type, value: Array(try JSONEncoder.souk.encode(message)))
+        try outputs.internalMessage(topic, key: key, type: type, message)
     }
 }

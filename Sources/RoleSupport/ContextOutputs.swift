@@ -1,0 +1,38 @@
+import Contracts
+import Foundation
+import Streams
+
+/// How a context's role writes: its events (and rejections) to its events topic, its own messages to
+/// its repartition topics.
+public struct ContextOutputs: Sendable {
+    public let eventsTopic: String
+
+    public init(eventsTopic: String) {
+        self.eventsTopic = eventsTopic
+    }
+
+    public func event<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage {
+        OutboundMessage(topic: eventsTopic, key: event.key, type: Event.typeName, value: try event.encoded())
+    }
+
+    public func rejection(commandId: String, commandType: String, aggregateId: String, reason: String, field: String?) throws -> OutboundMessage {
+        try event(CommandRejected(commandId: commandId, commandType: commandType, aggregateId: aggregateId, reason: reason, field: field))
+    }
+
+    /// A result that changes nothing and answers the command with a rejection.
+    public func rejected<State>(
+        commandId: String,
+        commandType: String,
+        aggregateId: String,
+        reason: String,
+        field: String?
+    ) -> HandlerResult<State> {
+        // Encoding a CommandRejected cannot fail: it is strings only.
+        HandlerResult(outputs: [try! rejection(commandId: commandId, commandType: commandType, aggregateId: aggregateId, reason: reason, field: field)])
+    }
+
+    /// A role-internal message (a claim, a lookup) on one of its repartition topics.
+    public func internalMessage(_ topic: String, key: String, type: String, _ message: some Encodable) throws -> OutboundMessage {
+        OutboundMessage(topic: topic, key: key, type: type, value: Array(try JSONEncoder.souk.encode(message)))
+    }
+}
