@@ -1,27 +1,42 @@
 /// Finds things that look like a payment card number (PAN) in free text, so that commands carrying
 /// one are refused: Souk stores payment-method tokens and display data only.
 public enum CardNumberDetector {
-    /// True when `text` holds 13 to 19 digits in a row (spaces and dashes allowed between them) that
-    /// pass the Luhn check.
+    /// True when `text` holds a card number: 13 to 19 digits that pass the Luhn check, written either
+    /// in one run or in the groupings cards are printed with (4-4-4-4…, 4-6-5, 4-6-4) separated by
+    /// single spaces or dashes. Other groupings (ids like `order-12345678-1234567890`) are not cards.
     public static func containsCardNumber(_ text: String) -> Bool {
-        var digits: [Int] = []
-        // The whole run of digits, not windows of it: any 13-digit window of a long number passes Luhn
-        // one time in ten, which would refuse harmless order or phone numbers.
-        func check() -> Bool { (13...19).contains(digits.count) && luhn(digits[...]) }
-        var separators = 0
+        var groups: [[Int]] = []
+        var current: [Int] = []
+        var afterSeparator = false
+        func check() -> Bool {
+            if !current.isEmpty { groups.append(current) }
+            defer {
+                groups.removeAll()
+                current.removeAll()
+            }
+            let digits = groups.flatMap { $0 }
+            return (13...19).contains(digits.count) && isCardGrouping(groups.map(\.count)) && luhn(digits[...])
+        }
         for character in text {
             if let digit = character.wholeNumberValue, character.isASCII {
-                digits.append(digit)
-                separators = 0
-            } else if (character == " " || character == "-") && !digits.isEmpty && separators == 0 {
-                separators += 1
+                current.append(digit)
+                afterSeparator = false
+            } else if (character == " " || character == "-") && !current.isEmpty && !afterSeparator {
+                groups.append(current)
+                current = []
+                afterSeparator = true
             } else {
+                if afterSeparator { afterSeparator = false }
                 if check() { return true }
-                digits.removeAll()
-                separators = 0
             }
         }
         return check()
+    }
+
+    static func isCardGrouping(_ lengths: [Int]) -> Bool {
+        if lengths.count == 1 { return true }
+        if lengths == [4, 6, 5] || lengths == [4, 6, 4] { return true }
+        return lengths.dropLast().allSatisfy { $0 == 4 } && (1...4).contains(lengths.last ?? 0)
     }
 
     static func luhn(_ digits: ArraySlice<Int>) -> Bool {

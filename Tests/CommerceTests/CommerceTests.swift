@@ -104,6 +104,10 @@ let now = Date(timeIntervalSince1970: 1_795_000_000)
         ("4242", false),
         ("+84 24 1234 5678", false),
         ("order 1234567890123", false),  // 13 digits, fails Luhn
+        ("3782 822463 10005", true),  // Amex grouping 4-6-5
+        ("4242 4242 4242 4242 ", true),
+        ("id-42424242-42424242@example.com", false),  // Luhn-valid digits, but an id's grouping, not a card's
+        ("run-1111-2222333344445", false),
         ("", false),
     ])
     func findsCardNumbers(text: String, found: Bool) {
