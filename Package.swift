@@ -118,7 +118,10 @@ let package = Package(
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "App"]),
         .testTarget(name: "KafkaIntegrationTests", dependencies: ["Kafka", "TestSupport"]),
-        .testTarget(name: "StreamsTests", dependencies: ["Streams", "Counting"]),
+        .testTarget(
+            name: "StreamsTests",
+            dependencies: ["Streams", "Counting", "Kafka", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "App", "TestSupport"]),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce", "Contracts"]),
         .testTarget(
