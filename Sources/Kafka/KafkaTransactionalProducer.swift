@@ -140,7 +140,8 @@ public final class KafkaTransactionalProducer: Sendable {
             } catch let error as KafkaError where error.kind == .retriable && attempt < retries {
                 attempt += 1
                 client.logger.info("retrying transaction commit", metadata: ["kafka.error": "\(error)"])
-            } catch let error as KafkaError where error.kind == .abortable {
+            } catch let error as KafkaError where error.kind != .fatal {
+                // Abortable, or retriable past its retries: never leave the transaction open.
                 try await abortAfterFailure(retries: retries)
                 throw error
             }
