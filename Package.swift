@@ -63,6 +63,7 @@ let package = Package(
         .target(name: "Catalog", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Customers", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Carts", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
+        .target(name: "Inventory", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Counting", dependencies: ["Streams"]),
         .executableTarget(
             name: "souk-counter",
@@ -85,6 +86,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
+                "Inventory",
                 "Projections",
                 "Carts",
                 "Catalog",
@@ -136,7 +138,7 @@ let package = Package(
             name: "ProjectionsIntegrationTests",
             dependencies: ["Contracts", "Kafka", "Postgres", "Projections", "Redis", "Streams", "TestSupport"]
         ),
-        .testTarget(name: "RoleTests", dependencies: ["Catalog", "Customers", "Carts", "Commerce", "Contracts", "Streams"]),
+        .testTarget(name: "RoleTests", dependencies: ["Catalog", "Customers", "Carts", "Inventory", "Commerce", "Contracts", "Streams"]),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

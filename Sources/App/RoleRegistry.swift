@@ -5,6 +5,7 @@ import Contracts
 import Counting
 import Customers
 import Foundation
+import Inventory
 import Kafka
 import Logging
 import Projections
@@ -33,6 +34,9 @@ public enum RoleRegistry {
         },
         "cart": { context in
             StreamWorker(role: CartRole(coupons: try CouponBook.load()), configuration: context.configuration, logger: context.logger, health: context.health)
+        },
+        "inventory": { context in
+            StreamWorker(role: InventoryRole(), configuration: context.configuration, logger: context.logger, health: context.health)
         },
         "projector": { context in
             // Every events topic of the contract, unless SOUK_PROJECTOR_TOPICS names a subset.

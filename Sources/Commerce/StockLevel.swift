@@ -21,6 +21,7 @@ public struct StockLevel: Codable, Sendable, Equatable {
         case outOfStock(requested: Int, available: Int)
         case wouldGoNegative(available: Int, change: Int)
         case invalidQuantity(Int)
+        case negativeStock(Int)
         case unknownReservation(String)
 
         public var description: String {
@@ -28,6 +29,7 @@ public struct StockLevel: Codable, Sendable, Equatable {
             case .outOfStock(let requested, let available): "out of stock: \(requested) requested, \(available) available"
             case .wouldGoNegative(let available, let change): "adjusting \(available) available by \(change) would go below zero"
             case .invalidQuantity(let quantity): "quantity must be positive, got \(quantity)"
+            case .negativeStock(let quantity): "stock cannot be negative, got \(quantity)"
             case .unknownReservation(let id): "no open reservation \(id)"
             }
         }
@@ -37,7 +39,7 @@ public struct StockLevel: Codable, Sendable, Equatable {
 
     /// Sets the stock free to sell (what is reserved or sold stays as it is).
     public mutating func set(available quantity: Int) throws(Refusal) {
-        guard quantity >= 0 else { throw .invalidQuantity(quantity) }
+        guard quantity >= 0 else { throw .negativeStock(quantity) }
         available = quantity
     }
 
