@@ -10,8 +10,4 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { sqlState.isEmpty ? "PostgreSQL: \(message)" : "PostgreSQL \(sqlState): \(message)" }
-
-    public var isUniqueViolation: Bool { sqlState == "23505" }
-    /// Serialization failures and deadlocks: the transaction may simply be run again.
-    public var isRetriable: Bool { sqlState == "40001" || sqlState == "40P01" }
 }

@@ -36,8 +36,6 @@ public struct StateStore<State: Codable & Sendable & Equatable>: Sendable {
 
     public func entries(partition: Int32) -> [String: StoredState<State>] { partitions[partition] ?? [:] }
 
-    public func keyCount(partition: Int32) -> Int { partitions[partition]?.count ?? 0 }
-
     mutating func install(partition: Int32, _ entries: [String: StoredState<State>]) {
         partitions[partition] = entries
     }

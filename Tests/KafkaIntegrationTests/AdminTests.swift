@@ -18,6 +18,8 @@ import TestSupport
         #expect(try await admin.describeTopic(name)?.partitions == 3)
         let configs = try await admin.describeTopicConfigs(name, includeDefaults: true)
         #expect(configs["cleanup.policy"] == "compact")
+        try await admin.setTopicConfigs(name, ["retention.ms": "3600000"])
+        try await eventually("the config change is visible") { try await admin.describeTopicConfigs(name, includeDefaults: true)["retention.ms"] == "3600000" }
         // Creating it again reports it as existing rather than failing.
         #expect(try await admin.createTopics([KafkaNewTopic(name: name, partitions: 3)]) == [name])
         try await admin.deleteTopics([name])
@@ -60,6 +62,9 @@ import TestSupport
         #expect(earliest[partition] == 0)
         let byTime = try await admin.resolveOffsets(.timestamp(milliseconds: try #require(all[3].timestampMilliseconds)), for: [partition])
         #expect(try #require(byTime[partition]) <= 3)
+        // An inactive group can be deleted, offsets and all.
+        try await admin.deleteGroup(group)
+        try await eventually("the group is gone") { try await admin.listGroups().allSatisfy { $0.groupID != group } }
         try await producer.close()
     }
 }

@@ -17,10 +17,4 @@ struct BlockingExecutor: Sendable {
             }
         }
     }
-
-    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: body()) }
-        }
-    }
 }
