@@ -64,6 +64,7 @@ let package = Package(
         .target(name: "Customers", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Carts", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Inventory", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
+        .target(name: "Payments", dependencies: ["Contracts"]),
         .target(name: "Counting", dependencies: ["Streams"]),
         .executableTarget(
             name: "souk-counter",
@@ -126,6 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "App", "TestSupport"]),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce", "Contracts"]),
+        .testTarget(name: "PaymentsTests", dependencies: ["Payments", "Commerce", "Contracts"]),
         .testTarget(
             name: "RoleIntegrationTests",
             dependencies: [

@@ -1,0 +1,41 @@
+import Commerce
+import Contracts
+import Payments
+import Testing
+
+@Suite struct SandboxPaymentProviderTests {
+    let amount = Money(250_000, "VND")
+
+    @Test(arguments: [
+        ("tok_decline_visa", PaymentProviderError.declined("card declined")),
+        ("tok_timeout", .timedOut),
+    ])
+    func outcomesByToken(token: String, error: PaymentProviderError) async {
+        let provider = SandboxPaymentProvider()
+        await #expect(throws: error) { try await provider.authorizeAndCapture(amount: amount, token: token, idempotencyKey: "k") }
+        #expect(provider.chargeCount == 0)
+    }
+
+    @Test func aRetryWithTheSameKeyNeverChargesTwice() async throws {
+        let provider = SandboxPaymentProvider()
+        let key = paymentIdempotencyKey(paymentId: "pay-1", step: "capture")
+        let first = try await provider.authorizeAndCapture(amount: amount, token: "tok_visa", idempotencyKey: key)
+        let retry = try await provider.authorizeAndCapture(amount: amount, token: "tok_visa", idempotencyKey: key)
+        #expect(first == retry)
+        #expect(provider.chargeCount == 1)
+        await #expect(throws: PaymentProviderError.invalidRequest("idempotency key reused with another amount")) {
+            try await provider.authorizeAndCapture(amount: Money(1, "VND"), token: "tok_visa", idempotencyKey: key)
+        }
+    }
+
+    @Test func refundsAreIdempotentAndBounded() async throws {
+        let provider = SandboxPaymentProvider()
+        let charge = try await provider.authorizeAndCapture(amount: amount, token: "tok_visa", idempotencyKey: "c")
+        let first = try await provider.refund(charge: charge.reference, amount: Money(100_000, "VND"), idempotencyKey: "r1")
+        #expect(try await provider.refund(charge: charge.reference, amount: Money(100_000, "VND"), idempotencyKey: "r1") == first)
+        _ = try await provider.refund(charge: charge.reference, amount: Money(150_000, "VND"), idempotencyKey: "r2")
+        await #expect(throws: PaymentProviderError.self) {
+            try await provider.refund(charge: charge.reference, amount: Money(1, "VND"), idempotencyKey: "r3")
+        }
+    }
+}
