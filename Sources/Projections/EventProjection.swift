@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Postgres
+import Streams
 
 /// An event as the projector stores it.
 public struct ProjectedEvent: Sendable, Equatable {
@@ -50,7 +51,7 @@ public enum EventProjection {
             """,
             [
                 event.id, event.type, event.topic, String(event.partition), String(event.offset), event.key, event.correlationID,
-                event.causationID, timestamp(event.occurredAt), validJSON ? payloadText : nil,
+                event.causationID, event.occurredAt.rfc3339, validJSON ? payloadText : nil,
             ]
         )
         guard inserted.affected == 1 else { return false }
@@ -58,15 +59,13 @@ public enum EventProjection {
         return true
     }
 
-    static func timestamp(_ date: Date) -> String { Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date) }
-
     private static func json(_ value: some Encodable) throws -> String {
-        String(decoding: try JSONEncoder.sortedKeys.encode(value), as: UTF8.self)
+        String(decoding: try JSONEncoder.souk.encode(value), as: UTF8.self)
     }
 
     private static func applyReadModels(_ event: ProjectedEvent, _ session: PostgresSession) throws {
         let bytes = event.payload
-        let at = timestamp(event.occurredAt)
+        let at = event.occurredAt.rfc3339
         switch event.type {
         case ProductCreated.typeName:
             let e = try ProductCreated.decode(bytes)
@@ -80,7 +79,7 @@ public enum EventProjection {
                 """,
                 [
                     e.productId, e.sku, e.name, e.description, e.category, String(e.price.amountMinor), e.price.currency,
-                    e.weightGrams.map(String.init), try json(e.attributes), timestamp(e.createdAt),
+                    e.weightGrams.map(String.init), try json(e.attributes), e.createdAt.rfc3339,
                 ]
             )
         case ProductUpdated.typeName:
@@ -90,17 +89,17 @@ public enum EventProjection {
                 UPDATE products SET name = $2, description = $3, category = $4, weight_grams = $5, attributes = $6::jsonb, updated_at = $7
                 WHERE product_id = $1
                 """,
-                [e.productId, e.name, e.description, e.category, e.weightGrams.map(String.init), try json(e.attributes), timestamp(e.updatedAt)]
+                [e.productId, e.name, e.description, e.category, e.weightGrams.map(String.init), try json(e.attributes), e.updatedAt.rfc3339]
             )
         case PriceChanged.typeName:
             let e = try PriceChanged.decode(bytes)
             try session.query(
                 "UPDATE products SET price_minor = $2, currency = $3, updated_at = $4 WHERE product_id = $1",
-                [e.productId, String(e.newPrice.amountMinor), e.newPrice.currency, timestamp(e.changedAt)]
+                [e.productId, String(e.newPrice.amountMinor), e.newPrice.currency, e.changedAt.rfc3339]
             )
         case ProductDeleted.typeName:
             let e = try ProductDeleted.decode(bytes)
-            try session.query("UPDATE products SET deleted = true, updated_at = $2 WHERE product_id = $1", [e.productId, timestamp(e.deletedAt)])
+            try session.query("UPDATE products SET deleted = true, updated_at = $2 WHERE product_id = $1", [e.productId, e.deletedAt.rfc3339])
         case InventoryUpdated.typeName:
             let e = try InventoryUpdated.decode(bytes)
             try session.query(
@@ -108,7 +107,7 @@ public enum EventProjection {
                 INSERT INTO inventory_levels (sku, available, reserved, sold, updated_at) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (sku) DO UPDATE SET available = $2, reserved = $3, sold = $4, updated_at = $5
                 """,
-                [e.sku, String(e.available), String(e.reserved), String(e.sold), timestamp(e.updatedAt)]
+                [e.sku, String(e.available), String(e.reserved), String(e.sold), e.updatedAt.rfc3339]
             )
         case CustomerRegistered.typeName:
             let e = try CustomerRegistered.decode(bytes)
@@ -117,13 +116,13 @@ public enum EventProjection {
                 INSERT INTO customers (customer_id, email, name, phone, registered_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
                 ON CONFLICT (customer_id) DO NOTHING
                 """,
-                [e.customerId, e.email, e.name, e.phone, timestamp(e.registeredAt)]
+                [e.customerId, e.email, e.name, e.phone, e.registeredAt.rfc3339]
             )
         case ProfileUpdated.typeName:
             let e = try ProfileUpdated.decode(bytes)
             try session.query(
                 "UPDATE customers SET name = $2, phone = $3, updated_at = $4 WHERE customer_id = $1",
-                [e.customerId, e.name, e.phone, timestamp(e.updatedAt)]
+                [e.customerId, e.name, e.phone, e.updatedAt.rfc3339]
             )
         case AddressUpdated.typeName:
             let e = try AddressUpdated.decode(bytes)
@@ -132,24 +131,24 @@ public enum EventProjection {
                 INSERT INTO customer_addresses (customer_id, address_id, address, updated_at) VALUES ($1, $2, $3::jsonb, $4)
                 ON CONFLICT (customer_id, address_id) DO UPDATE SET address = $3::jsonb, updated_at = $4
                 """,
-                [e.customerId, e.address.addressId, try json(e.address), timestamp(e.updatedAt)]
+                [e.customerId, e.address.addressId, try json(e.address), e.updatedAt.rfc3339]
             )
             try session.query(
                 "UPDATE customers SET default_address_id = $2, updated_at = $3 WHERE customer_id = $1",
-                [e.customerId, e.defaultAddressId, timestamp(e.updatedAt)]
+                [e.customerId, e.defaultAddressId, e.updatedAt.rfc3339]
             )
         case BillingInfoUpdated.typeName:
             let e = try BillingInfoUpdated.decode(bytes)
             let display = ["paymentMethodToken": e.paymentMethodToken, "brand": e.brand, "last4": e.last4, "expiry": String(format: "%02d/%d", e.expiryMonth, e.expiryYear)]
             try session.query(
                 "UPDATE customers SET payment_method = $2::jsonb, updated_at = $3 WHERE customer_id = $1",
-                [e.customerId, try json(display), timestamp(e.updatedAt)]
+                [e.customerId, try json(display), e.updatedAt.rfc3339]
             )
         case CartCreated.typeName:
             let e = try CartCreated.decode(bytes)
             try session.query(
                 "INSERT INTO carts (cart_id, customer_id, currency, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (cart_id) DO NOTHING",
-                [e.cartId, e.customerId, e.currency, timestamp(e.createdAt)]
+                [e.cartId, e.customerId, e.currency, e.createdAt.rfc3339]
             )
         case ItemAdded.typeName:
             let e = try ItemAdded.decode(bytes)
@@ -212,12 +211,4 @@ struct CartItem: Codable {
     var name: String
     var quantity: Int
     var unitPriceMinor: Int
-}
-
-extension JSONEncoder {
-    static var sortedKeys: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
 }

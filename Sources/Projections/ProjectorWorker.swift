@@ -61,30 +61,40 @@ public final class ProjectorWorker: Service {
             rebalanceListener: { [rebalances] event in rebalances.append(event) }
         )
         try await consumer.subscribe(topics: topics)
-        defer { Task { [leaveGroupOnClose] in try? await consumer.close(leavingGroup: leaveGroupOnClose) } }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            var batch = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
-            let assigned = rebalances.drain().compactMap { event -> [KafkaTopicPartition]? in
-                if case .assigned(let partitions, _) = event { return partitions }
-                return nil
-            }.flatMap { $0 }
-            if !assigned.isEmpty {
-                // Records fetched before the seek start from the wrong place: drop them, read again.
-                let fresh = Set(assigned)
-                batch.removeAll { fresh.contains($0.topicPartition) }
-                try await resume(consumer, database, assigned)
-                health.markReady(healthName)
+        do {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                try await projectNextBatch(consumer, database, cache)
             }
-            health.progressed(healthName)
-            guard !batch.isEmpty else { continue }
-            let stale = try await apply(batch, database)
-            // After the commit, so that a reader that misses the cache finds the new rows.
-            if let cache, !stale.isEmpty { try await cache.invalidate(stale) }
-            var last: [KafkaTopicPartition: Int64] = [:]
-            for message in batch { last[message.topicPartition] = message.offset }
-            // PostgreSQL holds the truth; the group's offsets only make `souk lag` show progress.
-            try? await consumer.commit(lastProcessed: last)
+        } catch {
+            logger.error("projector stopped by error", metadata: ["error": "\(error)"])
+            try? await consumer.close(leavingGroup: leaveGroupOnClose)
+            throw error
         }
+        try await consumer.close(leavingGroup: leaveGroupOnClose)
+    }
+
+    private func projectNextBatch(_ consumer: KafkaConsumer, _ database: PostgresConnection, _ cache: ReadCache?) async throws {
+        var batch = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
+        let assigned = rebalances.drain().compactMap { event -> [KafkaTopicPartition]? in
+            if case .assigned(let partitions, _) = event { return partitions }
+            return nil
+        }.flatMap { $0 }
+        if !assigned.isEmpty {
+            // Records fetched before the seek start from the wrong place: drop them, read again.
+            let fresh = Set(assigned)
+            batch.removeAll { fresh.contains($0.topicPartition) }
+            try await resume(consumer, database, assigned)
+            health.markReady(healthName)
+        }
+        health.progressed(healthName)
+        guard !batch.isEmpty else { return }
+        let stale = try await apply(batch, database)
+        // After the commit, so that a reader that misses the cache finds the new rows.
+        if let cache, !stale.isEmpty { try await cache.invalidate(stale) }
+        var last: [KafkaTopicPartition: Int64] = [:]
+        for message in batch { last[message.topicPartition] = message.offset }
+        // PostgreSQL holds the truth; the group's offsets only make `souk lag` show progress.
+        try? await consumer.commit(lastProcessed: last)
     }
 
     /// Seeks newly assigned partitions to the positions stored with the read models.

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Redis
+import Streams
 
 /// Redis in front of the hot reads (a product by id, a cart's totals). Entries expire after `ttl`,
 /// and the projector deletes an entry when it changes the row behind it.
@@ -22,7 +23,7 @@ public struct ReadCache: Sendable {
             return value
         }
         guard let value = try await load() else { return nil }
-        if let text = String(data: try JSONEncoder.sortedKeys.encode(value), encoding: .utf8) {
+        if let text = String(data: try JSONEncoder.souk.encode(value), encoding: .utf8) {
             // A cache that cannot be written is only slower: the read still succeeds.
             try? await redis.set(key, text, expiry: ttl)
         }
