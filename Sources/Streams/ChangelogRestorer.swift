@@ -13,25 +13,29 @@ public struct ChangelogRestorer<State: Codable & Sendable & Equatable>: Sendable
     let logger: Logger
     let timeout: Duration
     let snapshots: StateSnapshots?
+    /// Checks a snapshot's offset against the changelog; one is made when snapshots are given without it.
+    let admin: KafkaAdminClient?
 
     public init(
         changelogTopic: String,
         bootstrapServers: String,
         logger: Logger,
         timeout: Duration = .seconds(120),
-        snapshots: StateSnapshots? = nil
+        snapshots: StateSnapshots? = nil,
+        admin: KafkaAdminClient? = nil
     ) {
         self.changelogTopic = changelogTopic
         self.bootstrapServers = bootstrapServers
         self.logger = logger
         self.timeout = timeout
         self.snapshots = snapshots
+        self.admin = admin
     }
 
     /// Where each partition's restore starts: a usable snapshot's offset and entries, else the beginning.
     private func startingPoints(_ partitions: [Int32]) async throws -> [Int32: (offset: KafkaOffset, entries: [String: StoredState<State>])] {
         var points: [Int32: (KafkaOffset, [String: StoredState<State>])] = [:]
-        let admin = snapshots == nil ? nil : try KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
+        let admin = snapshots == nil ? nil : try self.admin ?? KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
         for partition in partitions {
             points[partition] = (.beginning, [:])
             guard let snapshots, let admin, let snapshot = snapshots.load(changelogTopic, partition: partition, as: State.self) else { continue }

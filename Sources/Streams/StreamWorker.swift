@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// Fatal broker errors (fenced by a newer instance with the same slot) end `run()` with the error so
 /// that the supervisor restarts the worker; on graceful shutdown the open batch is finished and
-/// committed, then the worker leaves its group.
+/// committed, then the worker stops (leaving its group unless `leaveGroupOnClose` is off).
 public final class StreamWorker<Role: StreamRole>: Service {
     public let role: Role
     public let configuration: StreamConfiguration
@@ -41,7 +41,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
     public func run() async throws {
         health.register(healthName, stallThreshold: configuration.stallThreshold)
         defer { health.markStopped(healthName) }
-        if configuration.createTopics { try await ensureTopics() }
+        // One admin connection for the worker's life: topics at start, snapshot offsets later.
+        let admin = try KafkaAdminClient(bootstrapServers: configuration.bootstrapServers, logger: logger)
+        if configuration.createTopics { try await ensureTopics(admin) }
         let output = try await makeOutput()
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
@@ -58,11 +60,11 @@ public final class StreamWorker<Role: StreamRole>: Service {
         logger.info("worker started", metadata: ["kafka.topics": .string(role.inputTopics.joined(separator: ","))])
 
         var owned = OwnedPartitions()
-        let snapshotter = configuration.stateDirectory.map { Snapshotter(snapshots: StateSnapshots(directory: $0)) }
+        let snapshotter = configuration.stateDirectory.map { Snapshotter(snapshots: StateSnapshots(directory: $0), admin: admin) }
         do {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let records = try await collectBatch(consumer, owned: &owned)
-                try await restorePending(consumer, owned: &owned)
+                try await restorePending(consumer, admin, owned: &owned)
                 health.progressed(healthName)
                 guard !records.isEmpty else { continue }
                 let committed = try await runBatch(records, store: &owned.store, consumer: consumer, output: output)
@@ -139,7 +141,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
     }
 
     /// Restores newly assigned partitions from the changelog before any of their records is handled.
-    private func restorePending(_ consumer: KafkaConsumer, owned: inout OwnedPartitions) async throws {
+    private func restorePending(_ consumer: KafkaConsumer, _ admin: KafkaAdminClient, owned: inout OwnedPartitions) async throws {
         guard !owned.pendingRestore.isEmpty else {
             if owned.joined { health.markReady(healthName) }
             return
@@ -153,7 +155,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
             bootstrapServers: configuration.bootstrapServers,
             logger: logger,
             timeout: .seconds(120),
-            snapshots: configuration.stateDirectory.map(StateSnapshots.init)
+            snapshots: configuration.stateDirectory.map(StateSnapshots.init),
+            admin: admin
         )
         let restored = try await restorer.restore(partitions: partitions, committed: committed)
         var keys = 0
@@ -216,8 +219,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
 
     // MARK: - Set-up
 
-    private func ensureTopics() async throws {
-        let admin = try KafkaAdminClient(bootstrapServers: configuration.bootstrapServers, logger: logger)
+    private func ensureTopics(_ admin: KafkaAdminClient) async throws {
         var partitions = 1
         for topic in role.inputTopics {
             guard let description = try await admin.describeTopic(topic) else {
@@ -313,10 +315,11 @@ extension StreamWorker {
         // @unchecked: used from the worker loop only.
         let snapshots: StateSnapshots
         private var lastTaken: [Int32: ContinuousClock.Instant] = [:]
-        private var admin: KafkaAdminClient?
+        private let admin: KafkaAdminClient
 
-        init(snapshots: StateSnapshots) {
+        init(snapshots: StateSnapshots, admin: KafkaAdminClient) {
             self.snapshots = snapshots
+            self.admin = admin
         }
 
         func snapshotDue(_ store: StateStore<Role.State>, partitions: Set<Int32>, worker: StreamWorker) async throws {
@@ -334,8 +337,6 @@ extension StreamWorker {
 
         /// Must run right after a commit (or with no transaction open): the state is then committed.
         func snapshot(_ store: StateStore<Role.State>, partitions: Set<Int32>, worker: StreamWorker) async throws {
-            let admin = try self.admin ?? KafkaAdminClient(bootstrapServers: worker.configuration.bootstrapServers, logger: worker.logger)
-            self.admin = admin
             for partition in partitions.sorted() {
                 let changelog = KafkaTopicPartition(topic: worker.role.changelogTopic, partition: partition)
                 let offset = try await admin.watermarks(changelog).high
