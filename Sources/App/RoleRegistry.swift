@@ -84,26 +84,43 @@ public struct RoleRunner: Sendable {
     }
 
     public func run(environment: SoukEnvironment, logger: Logger) async throws {
+        try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health in
+            var services: [any Service] = []
+            for name in roles {
+                guard let factory = RoleRegistry.roles[name] else {
+                    throw SoukConfigurationError("unknown role '\(name)'; known roles: \(RoleRegistry.names.joined(separator: ", "))")
+                }
+                let configuration = StreamConfiguration(
+                    bootstrapServers: try environment.kafkaBootstrapServers,
+                    timings: try environment.kafkaConsumerTimings,
+                    instance: instance,
+                    stateDirectory: stateDirectory,
+                    leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
+                )
+                services.append(try await factory(.init(configuration: configuration, environment: environment, logger: logger, health: health)))
+            }
+            return services
+        }
+    }
+}
+
+/// What every worker process does around its workers: Prometheus metrics, the health and metrics
+/// endpoint, one `ServiceGroup` with graceful shutdown on SIGTERM and SIGINT.
+public enum WorkerProcess {
+    /// Runs the workers `make` builds (reporting to the health it is given) until a signal stops them.
+    public static func serve(
+        httpPort: Int,
+        logger: Logger,
+        _ make: (WorkerHealth) async throws -> [any Service]
+    ) async throws {
         let registry = SoukMetrics.bootstrap()
         let health = WorkerHealth()
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        for name in roles {
-            guard let factory = RoleRegistry.roles[name] else {
-                throw SoukConfigurationError("unknown role '\(name)'; known roles: \(RoleRegistry.names.joined(separator: ", "))")
-            }
-            let configuration = StreamConfiguration(
-                bootstrapServers: try environment.kafkaBootstrapServers,
-                timings: try environment.kafkaConsumerTimings,
-                instance: instance,
-                stateDirectory: stateDirectory,
-                leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
-            )
-            services.append(.init(service: try await factory(.init(configuration: configuration, environment: environment, logger: logger, health: health))))
-        }
+        var services = try await make(health).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if httpPort > 0 {
             services.append(.init(service: ObservabilityServer.make(port: httpPort, health: health, registry: registry, logger: logger)))
         }
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A batch in flight is finished and committed; past this the process exits anyway.
         configuration.maximumGracefulShutdownDuration = .seconds(20)
         try await ServiceGroup(configuration: configuration).run()
     }

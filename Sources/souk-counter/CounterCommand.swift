@@ -32,40 +32,24 @@ struct CounterCommand: AsyncParsableCommand {
 
     func run() async throws {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-        let registry = SoukMetrics.bootstrap()
-        let health = WorkerHealth()
         let environment = try SoukEnvironment.load()
         var logger = Logger(label: "souk.counter")
         logger.logLevel = environment["SOUK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let worker = StreamWorker(
-            role: CountingRole(name: role, inputTopic: input, outputTopic: output),
-            configuration: StreamConfiguration(
-                bootstrapServers: try environment.kafkaBootstrapServers,
-                timings: try environment.kafkaConsumerTimings,
-                instance: instance,
-                batchSize: batchSize,
-                commitInterval: .milliseconds(commitIntervalMs),
-                exactlyOnce: !atLeastOnce,
-                maxMessageBytes: maxMessageBytes,
-                consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:],
-                stateDirectory: stateDir.map { URL(fileURLWithPath: $0) },
-                leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
-            ),
-            logger: logger,
-            health: health
+        let configuration = StreamConfiguration(
+            bootstrapServers: try environment.kafkaBootstrapServers,
+            timings: try environment.kafkaConsumerTimings,
+            instance: instance,
+            batchSize: batchSize,
+            commitInterval: .milliseconds(commitIntervalMs),
+            exactlyOnce: !atLeastOnce,
+            maxMessageBytes: maxMessageBytes,
+            consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:],
+            stateDirectory: stateDir.map { URL(fileURLWithPath: $0) },
+            leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
         )
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: worker)]
-        if httpPort > 0 {
-            services.append(.init(service: ObservabilityServer.make(port: httpPort, health: health, registry: registry, logger: logger)))
+        let role = CountingRole(name: role, inputTopic: input, outputTopic: output)
+        try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health in
+            [StreamWorker(role: role, configuration: configuration, logger: logger, health: health)]
         }
-        var configuration = ServiceGroupConfiguration(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        )
-        // A batch in flight is finished and committed; past this the process exits anyway.
-        configuration.maximumGracefulShutdownDuration = .seconds(20)
-        let group = ServiceGroup(configuration: configuration)
-        try await group.run()
     }
 }
