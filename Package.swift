@@ -59,12 +59,14 @@ let package = Package(
         ),
         .target(name: "Contracts"),
         .target(name: "Commerce", dependencies: ["Contracts"]),
-        .target(name: "RoleSupport", dependencies: ["Contracts", "Streams"]),
+        .target(name: "RoleSupport", dependencies: ["Contracts", "Kafka", "Streams"]),
         .target(name: "Catalog", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Customers", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Carts", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Inventory", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
-        .target(name: "Payments", dependencies: ["Contracts"]),
+        .target(name: "Payments", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
+        .target(name: "Shipping", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
+        .target(name: "Orders", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
         .target(name: "Counting", dependencies: ["Streams"]),
         .executableTarget(
             name: "souk-counter",
@@ -88,7 +90,10 @@ let package = Package(
             name: "App",
             dependencies: [
                 "Inventory",
+                "Orders",
+                "Payments",
                 "Projections",
+                "Shipping",
                 "Carts",
                 "Catalog",
                 "Commerce",
@@ -140,7 +145,10 @@ let package = Package(
             name: "ProjectionsIntegrationTests",
             dependencies: ["Contracts", "Kafka", "Postgres", "Projections", "Redis", "Streams", "TestSupport"]
         ),
-        .testTarget(name: "RoleTests", dependencies: ["Catalog", "Customers", "Carts", "Inventory", "Commerce", "Contracts", "Streams"]),
+        .testTarget(
+            name: "RoleTests",
+            dependencies: ["Catalog", "Customers", "Carts", "Inventory", "Orders", "Payments", "Shipping", "RoleSupport", "Commerce", "Contracts", "Streams"]
+        ),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

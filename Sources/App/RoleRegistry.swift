@@ -8,8 +8,11 @@ import Foundation
 import Inventory
 import Kafka
 import Logging
+import Orders
+import Payments
 import Projections
 import ServiceLifecycle
+import Shipping
 import Streams
 
 /// The roles `souk run` knows, by name. Each business context adds its role here.
@@ -36,7 +39,27 @@ public enum RoleRegistry {
             StreamWorker(role: CartRole(coupons: try CouponBook.load()), configuration: context.configuration, logger: context.logger, health: context.health)
         },
         "inventory": { context in
-            StreamWorker(role: InventoryRole(), configuration: context.configuration, logger: context.logger, health: context.health)
+            let ttl = try context.environment.seconds("SOUK_RESERVATION_TTL_SECONDS", default: 900)
+            return StreamWorker(role: InventoryRole(reservationTTL: ttl), configuration: context.configuration, logger: context.logger, health: context.health)
+        },
+        "order-saga": { context in
+            let settings = try context.environment.sagaDeadlines
+            let deadlines = OrderSaga.Deadlines(reservation: settings.reservation, payment: settings.payment, shipment: settings.shipment, delivery: settings.delivery)
+            return StreamWorker(role: OrderSagaRole(deadlines: deadlines), configuration: context.configuration, logger: context.logger, health: context.health)
+        },
+        "payment": { context in
+            // The sandbox's ledger lives beside the state, so that it outlives a crashed worker like a real gateway's.
+            let ledger = context.environment["SOUK_SANDBOX_LEDGER"].map { URL(fileURLWithPath: $0) }
+                ?? context.configuration.stateDirectory?.appendingPathComponent("sandbox-payments.jsonl")
+            let provider = try SandboxPaymentProvider(journal: ledger)
+            return StreamWorker(role: PaymentRole(provider: provider), configuration: context.configuration, logger: context.logger, health: context.health)
+        },
+        "shipping": { context in
+            StreamWorker(role: ShippingRole(), configuration: context.configuration, logger: context.logger, health: context.health)
+        },
+        "timers": { context in
+            let tick = try context.environment.seconds("SOUK_TIMER_TICK_SECONDS", default: 1)
+            return TimerService(configuration: context.configuration, tickInterval: .milliseconds(Int(tick * 1000)), logger: context.logger, health: context.health)
         },
         "projector": { context in
             // Every events topic of the contract, unless SOUK_PROJECTOR_TOPICS names a subset.

@@ -82,3 +82,28 @@ public struct SoukConfigurationError: Error, CustomStringConvertible {
         self.description = description
     }
 }
+
+extension SoukEnvironment {
+    /// A number of seconds from `key`, or `fallback`; anything else is a configuration error.
+    public func seconds(_ key: String, default fallback: TimeInterval) throws -> TimeInterval {
+        guard let text = values[key] else { return fallback }
+        guard let value = TimeInterval(text), value > 0 else { throw SoukConfigurationError("\(key) must be a positive number of seconds, got '\(text)'") }
+        return value
+    }
+
+    /// The saga's step deadlines: `SOUK_SAGA_{RESERVATION,PAYMENT,SHIPMENT,DELIVERY}_SECONDS`.
+    public var sagaDeadlines: OrderSagaDeadlineSettings {
+        get throws {
+            OrderSagaDeadlineSettings(
+                reservation: try seconds("SOUK_SAGA_RESERVATION_SECONDS", default: 30),
+                payment: try seconds("SOUK_SAGA_PAYMENT_SECONDS", default: 60),
+                shipment: try seconds("SOUK_SAGA_SHIPMENT_SECONDS", default: 60),
+                delivery: try seconds("SOUK_SAGA_DELIVERY_SECONDS", default: 14 * 86_400)
+            )
+        }
+    }
+}
+
+public struct OrderSagaDeadlineSettings: Sendable, Equatable {
+    public var reservation, payment, shipment, delivery: TimeInterval
+}

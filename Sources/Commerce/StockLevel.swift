@@ -67,6 +67,21 @@ public struct StockLevel: Codable, Sendable, Equatable {
         return reservation
     }
 
+    /// Sells without a reservation (one that expired before its order was paid), if the stock is there.
+    public mutating func sell(_ quantity: Int) throws(Refusal) {
+        guard quantity > 0 else { throw .invalidQuantity(quantity) }
+        guard quantity <= available else { throw .outOfStock(requested: quantity, available: available) }
+        available -= quantity
+        sold += quantity
+    }
+
+    /// Sold stock that never left (its order ended after payment) is free to sell again.
+    public mutating func returnSold(_ quantity: Int) throws(Refusal) {
+        guard quantity > 0, quantity <= sold else { throw .invalidQuantity(quantity) }
+        sold -= quantity
+        available += quantity
+    }
+
     /// Compensation or expiry: the held quantity is free again.
     @discardableResult
     public mutating func release(_ id: String) throws(Refusal) -> Reservation {

@@ -41,7 +41,7 @@ public struct Address: Codable, Sendable, Hashable {
         self.country = country
     }
 
-    static let example = Address(
+    public static let example = Address(
         addressId: "home", recipient: "Lan Nguyen", line1: "12 Hang Bac", city: "Ha Noi", postalCode: "100000", country: "VN"
     )
 }

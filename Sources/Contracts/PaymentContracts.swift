@@ -11,19 +11,22 @@ public struct ProcessPayment: TopicMessage {
     public var customerId: String
     public var amount: Money
     public var paymentToken: String
-    public init(paymentId: String, orderId: String, customerId: String, amount: Money, paymentToken: String) {
+    /// `automatic` (the default) captures at once; `manual` only authorizes and waits for CapturePayment.
+    public var capture: String?
+    public init(paymentId: String, orderId: String, customerId: String, amount: Money, paymentToken: String, capture: String? = nil) {
         self.paymentId = paymentId
         self.orderId = orderId
         self.customerId = customerId
         self.amount = amount
         self.paymentToken = paymentToken
+        self.capture = capture
     }
 
     public var key: String { paymentId }
 
     public static let schema = Schema.object([
         .init("paymentId", .id()), .init("orderId", .id()), .init("customerId", .id()), .init("amount", .money),
-        .init("paymentToken", .text(max: 200, min: 1)),
+        .init("paymentToken", .text(max: 200, min: 1)), .init("capture", .oneOf(["automatic", "manual"]), required: false),
     ])
     public static let example = ProcessPayment(paymentId: "pay-order-1", orderId: "order-1", customerId: "cust-1", amount: Money(238_000, "VND"), paymentToken: "tok_visa")
 }
@@ -76,7 +79,7 @@ public struct PaymentProcessed: TopicMessage {
     public static let context = BoundedContext.payment
     public static let name = "PaymentProcessed"
     public static let kind = MessageKind.event
-    public static let summary = "A payment was authorized and captured by the provider."
+    public static let summary = "A payment was captured by the provider (or, with manual capture, authorized: `status` says which)."
 
     public var paymentId: String
     public var orderId: String
@@ -84,13 +87,16 @@ public struct PaymentProcessed: TopicMessage {
     public var provider: String
     public var providerReference: String
     public var processedAt: Date
+    /// `captured` (also when absent) or `authorized`.
+    public var status: String?
     public init(
         paymentId: String,
         orderId: String,
         amount: Money,
         provider: String,
         providerReference: String,
-        processedAt: Date
+        processedAt: Date,
+        status: String? = nil
     ) {
         self.paymentId = paymentId
         self.orderId = orderId
@@ -98,13 +104,17 @@ public struct PaymentProcessed: TopicMessage {
         self.provider = provider
         self.providerReference = providerReference
         self.processedAt = processedAt
+        self.status = status
     }
+
+    public var isCaptured: Bool { status != "authorized" }
 
     public var key: String { paymentId }
 
     public static let schema = Schema.object([
         .init("paymentId", .id()), .init("orderId", .id()), .init("amount", .money), .init("provider", .text(max: 40, min: 1)),
         .init("providerReference", .text(max: 200, min: 1)), .init("processedAt", .timestamp),
+        .init("status", .oneOf(["authorized", "captured"]), required: false),
     ])
     public static let example = PaymentProcessed(
         paymentId: "pay-order-1", orderId: "order-1", amount: Money(238_000, "VND"), provider: "sandbox", providerReference: "sbx_ch_1",

@@ -84,7 +84,7 @@ public enum TopicCatalog {
     ]
 
     /// The roles that own topics; each also has a changelog and a dead-letter topic.
-    public static let roles = ["catalog", "inventory", "customer", "cart", "order-saga", "payment", "shipping"]
+    public static let roles = ["catalog", "inventory", "customer", "cart", "order-saga", "payment", "shipping", "timers"]
 
     private static func types(_ context: BoundedContext, _ kind: MessageKind) -> [String] {
         messages.filter { $0.context == context && $0.kind == kind }.map { $0.typeName }
@@ -138,10 +138,35 @@ public enum TopicCatalog {
         internalTopic("cart", "price-replies", key: "cartId", "souk.cart.PriceReply.v1", "A product's price (or absence) for a cart."),
         internalTopic("cart", "coupon-claims", key: "couponCode", "souk.cart.CouponClaim.v1", "A cart claims one use of a coupon."),
         internalTopic("cart", "coupon-decisions", key: "cartId", "souk.cart.CouponDecision.v1", "Whether a cart got its coupon, and its terms."),
+        internalTopic(
+            "inventory", "reservations", key: "sku",
+            ["souk.inventory.ReserveStock.v1", "souk.inventory.ReleaseStock.v1", "souk.inventory.ConfirmStock.v1", "souk.inventory.ReturnStock.v1", "souk.inventory.ExpireReservation.v1"],
+            "The order saga's stock requests, and reservation timers going off."
+        ),
+        TopicSpec(
+            context: "order", kind: .internal, owner: "order-saga", key: "orderId",
+            messages: [
+                "souk.inventory.StockAnswer.v1", "souk.order.DeadlineReached.v1", "souk.payment.PaymentProcessed.v1", "souk.payment.PaymentFailed.v1",
+                "souk.payment.RefundCompleted.v1", "souk.shipping.ShipmentCreated.v1", "souk.shipping.CarrierAssigned.v1",
+                "souk.shipping.ShipmentStatusUpdated.v1", "souk.shipping.DeliveryCompleted.v1", "souk.CommandRejected.v1",
+            ],
+            description: "Answers to the saga's requests (each context copies its answer here, keyed by order id) and its deadlines going off.",
+            purpose: "saga-replies"
+        ),
+        TopicSpec(
+            context: "timers", kind: .internal, owner: "timers", key: "the requesting aggregate's key (ticks: none, one per partition)",
+            messages: ["souk.timers.Schedule.v1", "souk.timers.Cancel.v1", "souk.timers.Tick.v1"],
+            description: "Durable timers: roles schedule and cancel messages for later here; ticks make the timer role fire what is due.",
+            purpose: "requests"
+        ),
     ]
 
     static func internalTopic(_ owner: String, _ purpose: String, key: String, _ message: String, _ description: String) -> TopicSpec {
-        TopicSpec(context: owner, kind: .internal, owner: owner, key: key, messages: [message], description: description, purpose: purpose)
+        internalTopic(owner, purpose, key: key, [message], description)
+    }
+
+    static func internalTopic(_ owner: String, _ purpose: String, key: String, _ messages: [String], _ description: String) -> TopicSpec {
+        TopicSpec(context: owner, kind: .internal, owner: owner, key: key, messages: messages, description: description, purpose: purpose)
     }
 
     public static func message(named typeName: String) -> (any Contract.Type)? {

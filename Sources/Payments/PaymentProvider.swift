@@ -5,7 +5,10 @@ import Contracts
 /// first call's result instead of charging twice.
 public protocol PaymentProvider: Sendable {
     var name: String { get }
-    func authorizeAndCapture(amount: Money, token: String, idempotencyKey: String) async throws(PaymentProviderError) -> ProviderCharge
+    /// Holds `amount` on the payment method.
+    func authorize(amount: Money, token: String, idempotencyKey: String) async throws(PaymentProviderError) -> ProviderCharge
+    /// Takes (part of) what an authorization holds.
+    func capture(charge: String, amount: Money, idempotencyKey: String) async throws(PaymentProviderError) -> ProviderCharge
     func refund(charge: String, amount: Money, idempotencyKey: String) async throws(PaymentProviderError) -> ProviderRefund
 }
 

@@ -137,7 +137,7 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         var waits: ArraySlice<Duration>?
         while true {
             do {
-                return try role.handle(input, state: state, context: HandlerContext(record: record))
+                return try await role.handle(input, state: state, context: HandlerContext(record: record))
             } catch let error as TransientError {
                 if waits == nil { waits = retryPolicy.backoffs[...] }
                 guard let wait = waits?.popFirst() else {

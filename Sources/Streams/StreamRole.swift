@@ -19,7 +19,8 @@ public protocol StreamRole: Sendable {
     /// to the dead-letter topic with the reason. The default decodes JSON when `Input` is `Decodable`.
     func decode(_ record: InboundRecord) throws -> Input
 
-    func handle(_ input: Input, state: State?, context: HandlerContext) throws -> HandlerResult<State>
+    /// May suspend for a role's own I/O (a payment provider); most handlers are synchronous and pure.
+    func handle(_ input: Input, state: State?, context: HandlerContext) async throws -> HandlerResult<State>
 
     /// Which state a record reads and writes (default: its key). A role whose inputs are keyed by
     /// different things (a product id here, a SKU there) names them apart, e.g. `"sku:" + key`.

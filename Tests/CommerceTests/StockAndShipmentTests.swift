@@ -32,6 +32,15 @@ import Testing
         #expect(stock.available == available && stock.reserved == 0)
     }
 
+    @Test func directSalesAndReturnsKeepTheTotal() throws {
+        var stock = try stock(4)
+        try stock.sell(3)
+        #expect(throws: StockLevel.Refusal.outOfStock(requested: 2, available: 1)) { try stock.sell(2) }
+        try stock.returnSold(2)
+        #expect(throws: StockLevel.Refusal.invalidQuantity(2)) { try stock.returnSold(2) }
+        #expect((stock.available, stock.reserved, stock.sold) == (3, 0, 1))
+    }
+
     @Test func reservingTheSameIDTwiceHoldsOnce() throws {
         var stock = try stock(5)
         try stock.reserve("r1", orderId: "o1", quantity: 2, expiresAt: later)

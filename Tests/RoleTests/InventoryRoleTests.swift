@@ -1,11 +1,15 @@
 import Contracts
+import Foundation
 import Inventory
 import Kafka
+import RoleSupport
 import Streams
 import Testing
 
 @Suite struct InventoryRoleTests {
     let commands = "souk.inventory.commands.v1"
+    let reservations = "souk.inventory.reservations.v1"
+    let replies = ReplyAddress(topic: "souk.order.saga-replies.v1", key: "o1")
 
     @Test(arguments: [
         ([UpdateInventory(sku: "A", mode: "set", quantity: 10)], 10, nil),
@@ -22,6 +26,61 @@ import Testing
         } else {
             #expect(try last[0].decoded(InventoryUpdated.self).available == available)
         }
-        #expect(inventory.store.state(partition: 0, key: "A")?.available ?? 0 == available)
+        #expect(inventory.store.state(partition: 0, key: "A")?.stock.available ?? 0 == available)
+    }
+
+    func request(_ harness: inout RoleHarness<InventoryRole>, _ message: some InternalMessage) async throws -> [KafkaProducerMessage] {
+        try await harness.send(
+            topic: reservations, key: "A", type: type(of: message).type, value: Array(try JSONEncoder.souk.encode(message)), headers: replies.headers
+        )
+    }
+
+    func answers(_ messages: [KafkaProducerMessage]) throws -> [StockAnswer] {
+        try messages.filter { $0.topic == replies.topic }.map { try JSONDecoder.souk.decode(StockAnswer.self, from: Data($0.value ?? [])) }
+    }
+
+    func level(_ harness: RoleHarness<InventoryRole>) -> [Int] {
+        let stock = harness.store.state(partition: 0, key: "A")!.stock
+        return [stock.available, stock.reserved, stock.sold]
+    }
+
+    @Test func reservationsAnswerTheSagaAndScheduleTheirExpiry() async throws {
+        var inventory = RoleHarness(InventoryRole(reservationTTL: 60), internalTopics: [])
+        _ = try await inventory.send(UpdateInventory(sku: "A", mode: "set", quantity: 5), topic: commands)
+
+        let reserved = try await request(&inventory, ReserveStock(reservationId: "r1", orderId: "o1", sku: "A", quantity: 3))
+        #expect(try answers(reserved).map(\.outcome) == [.reserved])
+        let timer = try #require(reserved.first { $0.topic == TimerClient.defaultTopic })
+        let schedule = try JSONDecoder.souk.decode(TimerSchedule.self, from: Data(timer.value ?? []))
+        #expect(schedule.fireAt == inventory.now + 60 && schedule.topic == reservations && schedule.type == ExpireReservation.type)
+        #expect(level(inventory) == [2, 3, 0])
+
+        let refused = try await request(&inventory, ReserveStock(reservationId: "r2", orderId: "o1", sku: "A", quantity: 3))
+        #expect(try answers(refused).map(\.reason) == ["out of stock: 3 requested, 2 available"])
+
+        _ = try await request(&inventory, ConfirmStock(reservationId: "r1", orderId: "o1", sku: "A", quantity: 3))
+        #expect(level(inventory) == [2, 0, 3])
+        let returned = try await request(&inventory, ReturnStock(reservationId: "r1", orderId: "o1", sku: "A", quantity: 3))
+        #expect(try answers(returned).map(\.outcome) == [.returned])
+        #expect(level(inventory) == [5, 0, 0])
+        #expect(try returned.filter { $0.topic == "souk.inventory.events.v1" }.last?.decoded(InventoryUpdated.self).available == 5)
+    }
+
+    @Test func anExpiredReservationIsReleasedByItsTimerAndTheOrderIsTold() async throws {
+        var inventory = RoleHarness(InventoryRole(reservationTTL: 60), internalTopics: [])
+        _ = try await inventory.send(UpdateInventory(sku: "A", mode: "set", quantity: 5), topic: commands)
+        _ = try await request(&inventory, ReserveStock(reservationId: "r1", orderId: "o1", sku: "A", quantity: 2))
+        inventory.now += 30
+        #expect(try await request(&inventory, ExpireReservation(reservationId: "r1", sku: "A")).isEmpty, "not due yet")
+        inventory.now += 31
+        let expired = try await inventory.send(
+            topic: reservations, key: "A", type: ExpireReservation.type, value: Array(try JSONEncoder.souk.encode(ExpireReservation(reservationId: "r1", sku: "A")))
+        )
+        #expect(try answers(expired).map(\.outcome) == [.expired], "told at the address the reservation gave")
+        #expect(level(inventory) == [5, 0, 0])
+        // Payment came after all: the stock is sold directly while it is there.
+        let confirmed = try await request(&inventory, ConfirmStock(reservationId: "r1", orderId: "o1", sku: "A", quantity: 2))
+        #expect(try answers(confirmed).map(\.outcome) == [.confirmed])
+        #expect(level(inventory) == [3, 0, 2])
     }
 }

@@ -18,14 +18,18 @@ struct RoleHarness<Role: StreamRole> {
     }
 
     /// Sends one command (or event) and returns the records the role emits to non-internal topics.
-    mutating func send<Message: TopicMessage>(_ message: Message, topic: String, id: String = UUID().uuidString) async throws -> [KafkaProducerMessage] {
-        try await send(topic: topic, key: message.key, type: Message.typeName, value: message.encoded(), id: id)
+    mutating func send<Message: TopicMessage>(
+        _ message: Message, topic: String, id: String = UUID().uuidString, headers: [KafkaHeader] = []
+    ) async throws -> [KafkaProducerMessage] {
+        try await send(topic: topic, key: message.key, type: Message.typeName, value: message.encoded(), id: id, headers: headers)
     }
 
-    mutating func send(topic: String, key: String, type: String, value: [UInt8], id: String = UUID().uuidString) async throws -> [KafkaProducerMessage] {
+    mutating func send(
+        topic: String, key: String, type: String, value: [UInt8], id: String = UUID().uuidString, headers: [KafkaHeader] = []
+    ) async throws -> [KafkaProducerMessage] {
         var queue = [record(topic: topic, key: key, value: value, headers: [
             KafkaHeader(key: CloudEventHeader.id, string: id), KafkaHeader(key: CloudEventHeader.type, string: type),
-        ])]
+        ] + headers)]
         var external: [KafkaProducerMessage] = []
         let processor = BatchProcessor(role: role)
         while !queue.isEmpty {

@@ -1,0 +1,247 @@
+import Commerce
+import Contracts
+import Foundation
+import RoleSupport
+import Streams
+
+/// The order saga's orchestrator, keyed by order id: it turns `OrderSaga`'s requests into commands for
+/// inventory, payment and shipping (each asking for its answers on the saga's replies topic), turns
+/// those answers back into the saga's inputs, publishes the order's events, and keeps one deadline
+/// timer per order with the timer role.
+public struct OrderSagaRole: StreamRole {
+    public let name: String
+    public let topics: Topics
+    public let deadlines: OrderSaga.Deadlines
+    /// What one item weighs for the carrier's rules, as products carry no weight of their own yet.
+    public static let gramsPerItem = 500
+
+    public struct Topics: Sendable {
+        public var commands = "souk.order.commands.v1"
+        public var events = "souk.order.events.v1"
+        public var replies = "souk.order.saga-replies.v1"
+        public var reservations = "souk.inventory.reservations.v1"
+        public var payments = "souk.payment.commands.v1"
+        public var shipping = "souk.shipping.commands.v1"
+        public var timers = TimerClient.defaultTopic
+        public init() {}
+    }
+
+    public init(name: String = "order-saga", deadlines: OrderSaga.Deadlines = OrderSaga.Deadlines(), topics: Topics = Topics()) {
+        self.name = name
+        self.deadlines = deadlines
+        self.topics = topics
+    }
+
+    public var inputTopics: [String] { [topics.commands, topics.replies] }
+
+    public enum Input: Sendable {
+        case create(CreateOrder)
+        case updateStatus(UpdateOrderStatus)
+        case cancel(CancelOrder)
+        /// An answer from another context, as the saga's input (or `nil`: only worth a note).
+        case answer(orderId: String, OrderSaga.Input?, note: String?)
+    }
+
+    public func decode(_ record: InboundRecord) throws -> Input {
+        guard let type = record.type else { throw PoisonMessage("missing ce_type header") }
+        let bytes = record.value ?? []
+        let orderId = record.stateKey
+        switch type {
+        case CreateOrder.typeName: return .create(try ContractCodec.decode(CreateOrder.self, bytes))
+        case UpdateOrderStatus.typeName: return .updateStatus(try ContractCodec.decode(UpdateOrderStatus.self, bytes))
+        case CancelOrder.typeName: return .cancel(try ContractCodec.decode(CancelOrder.self, bytes))
+        case StockAnswer.type:
+            let answer = try StockAnswer.decode(record)
+            switch answer.outcome {
+            case .reserved: return .answer(orderId: orderId, .reserved(sku: answer.sku), note: nil)
+            case .refused: return .answer(orderId: orderId, .reservationRefused(sku: answer.sku, reason: answer.reason ?? "refused"), note: nil)
+            case .expired: return .answer(orderId: orderId, .reservationExpired(sku: answer.sku), note: nil)
+            case .confirmed: return .answer(orderId: orderId, .stockConfirmed(sku: answer.sku), note: "sold \(answer.quantity) × \(answer.sku)")
+            case .released: return .answer(orderId: orderId, nil, note: "released \(answer.quantity) × \(answer.sku)")
+            case .returned: return .answer(orderId: orderId, nil, note: "returned \(answer.quantity) × \(answer.sku) to stock")
+            }
+        case PaymentProcessed.typeName:
+            let event = try ContractCodec.decode(PaymentProcessed.self, bytes)
+            return .answer(orderId: orderId, event.isCaptured ? .paymentProcessed : nil, note: event.isCaptured ? nil : "payment authorized")
+        case PaymentFailed.typeName:
+            return .answer(orderId: orderId, .paymentFailed(reason: try ContractCodec.decode(PaymentFailed.self, bytes).reason), note: nil)
+        case RefundCompleted.typeName:
+            let event = try ContractCodec.decode(RefundCompleted.self, bytes)
+            return .answer(orderId: orderId, nil, note: "refunded \(event.amount.amountMinor) \(event.amount.currency)")
+        case ShipmentCreated.typeName:
+            return .answer(orderId: orderId, .shipmentCreated(shipmentId: try ContractCodec.decode(ShipmentCreated.self, bytes).shipmentId), note: nil)
+        case CarrierAssigned.typeName:
+            let event = try ContractCodec.decode(CarrierAssigned.self, bytes)
+            return .answer(orderId: orderId, nil, note: "carrier \(event.carrier) (\(event.service))")
+        case ShipmentStatusUpdated.typeName:
+            let event = try ContractCodec.decode(ShipmentStatusUpdated.self, bytes)
+            if event.status == ShipmentStatus.pickedUp.rawValue { return .answer(orderId: orderId, .shipmentDispatched, note: nil) }
+            return .answer(orderId: orderId, nil, note: "shipment \(event.status.replacingOccurrences(of: "_", with: " "))")
+        case DeliveryCompleted.typeName:
+            return .answer(orderId: orderId, .deliveryCompleted, note: nil)
+        case DeadlineReached.type:
+            return .answer(orderId: orderId, .tick, note: nil)
+        case CommandRejected.typeName:
+            let event = try ContractCodec.decode(CommandRejected.self, bytes)
+            let command = event.commandType.split(separator: ".").dropLast().last.map(String.init) ?? event.commandType
+            return .answer(orderId: orderId, nil, note: "\(command) rejected: \(event.reason)")
+        default:
+            throw PoisonMessage("the order saga does not handle \(type)")
+        }
+    }
+
+    public func handle(_ input: Input, state: OrderState?, context: HandlerContext) throws -> HandlerResult<OrderState> {
+        let now = context.now
+        switch input {
+        case .create(let command):
+            if let state {
+                return reject(context, CreateOrder.typeName, command.orderId, "order \(command.orderId) already exists (\(state.saga.status.rawValue))", "/orderId")
+            }
+            let currencies = Set(command.lines.map(\.unitPrice.currency))
+            guard currencies.count == 1 else {
+                return reject(context, CreateOrder.typeName, command.orderId, "all lines must be in one currency, got \(currencies.sorted().joined(separator: ", "))", "/lines")
+            }
+            let (saga, requests) = try OrderSaga.start(orderId: command.orderId, lines: command.lines, at: now, deadlines: deadlines)
+            let state = OrderState(saga: saga, customerId: command.customerId, paymentToken: command.paymentToken, address: command.shippingAddress)
+            let created = OrderCreated(
+                orderId: command.orderId, customerId: command.customerId, lines: command.lines, total: saga.total, shippingAddress: command.shippingAddress,
+                createdAt: now
+            )
+            var outputs = [try events.event(created)]
+            outputs += try commands(for: requests, state, context)
+            outputs.append(try deadlineTimer(state.saga, context))
+            return HandlerResult(state: .set(state), outputs: outputs)
+
+        case .cancel(let command):
+            guard let state else { return reject(context, CancelOrder.typeName, command.orderId, "unknown order \(command.orderId)", "/orderId") }
+            if let refusal = state.saga.canCancel() { return reject(context, CancelOrder.typeName, command.orderId, refusal.description, "/orderId") }
+            return try advance(state, .cancel(reason: command.reason ?? "cancelled by the customer"), context)
+
+        case .updateStatus(let command):
+            guard let state else { return reject(context, UpdateOrderStatus.typeName, command.orderId, "unknown order \(command.orderId)", "/orderId") }
+            let saga = state.saga
+            if saga.status.isTerminal {
+                return reject(context, UpdateOrderStatus.typeName, command.orderId, OrderSaga.Refusal.alreadyEnded(saga.status).description, "/status")
+            }
+            let reason = command.reason ?? "set by an operator"
+            switch command.status {
+            case "cancelled":
+                if let refusal = saga.canCancel() { return reject(context, UpdateOrderStatus.typeName, command.orderId, refusal.description, "/status") }
+                return try advance(state, .cancel(reason: reason), context)
+            case "failed":
+                return try advance(state, .fail(reason: reason), context)
+            case "fulfilled":
+                guard saga.status == .shipping, saga.shipmentId != nil else {
+                    return reject(context, UpdateOrderStatus.typeName, command.orderId, OrderSaga.Refusal.notShipping.description, "/status")
+                }
+                return try advance(state, .deliveryCompleted, context)
+            default:
+                return reject(
+                    context, UpdateOrderStatus.typeName, command.orderId,
+                    "\(command.status) is reached by the saga itself; an operator may set cancelled, failed or fulfilled", "/status"
+                )
+            }
+
+        case .answer(_, let sagaInput, let note):
+            guard var state else { return HandlerResult() }  // an answer for an order this saga never had
+            if let note { state.saga.note(note, at: now) }
+            guard let sagaInput else { return HandlerResult(state: .set(state)) }
+            return try advance(state, sagaInput, context)
+        }
+    }
+
+    /// Feeds one input to the saga and publishes what changed.
+    private func advance(_ state: OrderState, _ input: OrderSaga.Input, _ context: HandlerContext) throws -> HandlerResult<OrderState> {
+        var state = state
+        let before = state.saga
+        let requests = state.saga.handle(input, at: context.now)
+        let saga = state.saga
+        var outputs = try commands(for: requests, state, context)
+        if saga.status != before.status {
+            let orderId = saga.orderId
+            switch saga.status {
+            case .fulfilled:
+                outputs.append(try events.event(OrderFulfilled(orderId: orderId, shipmentId: saga.shipmentId ?? saga.plannedShipmentId, fulfilledAt: context.now)))
+            case .cancelled:
+                outputs.append(try events.event(OrderCancelled(orderId: orderId, reason: saga.endReason ?? "cancelled", cancelledAt: context.now)))
+            default:
+                outputs.append(try events.event(OrderStatusUpdated(
+                    orderId: orderId, previousStatus: before.status.rawValue, status: saga.status.rawValue, reason: saga.status == .failed ? saga.endReason : nil,
+                    updatedAt: context.now
+                )))
+            }
+            if saga.status.isTerminal {
+                outputs.append(try timers.cancel(timerID(orderId), key: orderId))
+            }
+        }
+        if !saga.status.isTerminal && saga.deadline != before.deadline {
+            outputs.append(try deadlineTimer(saga, context))
+        }
+        return HandlerResult(state: .set(state), outputs: outputs)
+    }
+
+    private var events: ContextOutputs { ContextOutputs(eventsTopic: topics.events) }
+    private var timers: TimerClient { TimerClient(topic: topics.timers) }
+    private func timerID(_ orderId: String) -> String { "order-saga:\(orderId)" }
+
+    private func deadlineTimer(_ saga: OrderSaga, _ context: HandlerContext) throws -> OutboundMessage {
+        try timers.schedule(
+            timerID(saga.orderId), at: saga.deadline, key: saga.orderId, deliver: DeadlineReached(orderId: saga.orderId, deadline: saga.deadline),
+            type: DeadlineReached.type, to: topics.replies, correlationID: context.record.correlationID
+        )
+    }
+
+    /// The saga's requests as commands to the other contexts, each asking for its answers here.
+    private func commands(for requests: [OrderSaga.Request], _ state: OrderState, _ context: HandlerContext) throws -> [OutboundMessage] {
+        let saga = state.saga
+        let orderId = saga.orderId
+        let replies = ReplyAddress(topic: topics.replies, key: orderId)
+        func message<Message: InternalMessage>(_ value: Message, key: String) throws -> OutboundMessage {
+            try events.internalMessage(topics.reservations, key: key, type: Message.type, value).replying(to: replies)
+        }
+        func command<Command: TopicMessage>(_ value: Command, to topic: String) throws -> OutboundMessage {
+            OutboundMessage(topic: topic, key: value.key, type: Command.typeName, value: try value.encoded()).replying(to: replies)
+        }
+        return try requests.map { request in
+            switch request {
+            case .reserve(let sku, let quantity, let id):
+                return try message(ReserveStock(reservationId: id, orderId: orderId, sku: sku, quantity: quantity), key: sku)
+            case .release(let sku, let id):
+                return try message(ReleaseStock(reservationId: id, orderId: orderId, sku: sku), key: sku)
+            case .confirm(let sku, let quantity, let id):
+                return try message(ConfirmStock(reservationId: id, orderId: orderId, sku: sku, quantity: quantity), key: sku)
+            case .returnStock(let sku, let quantity, let id):
+                return try message(ReturnStock(reservationId: id, orderId: orderId, sku: sku, quantity: quantity), key: sku)
+            case .processPayment(let paymentId, let amount):
+                return try command(
+                    ProcessPayment(paymentId: paymentId, orderId: orderId, customerId: state.customerId, amount: amount, paymentToken: state.paymentToken),
+                    to: topics.payments
+                )
+            case .refund(let paymentId, let amount):
+                return try command(
+                    RefundPayment(paymentId: paymentId, refundId: "refund-\(orderId)", amount: amount, reason: saga.endReason), to: topics.payments
+                )
+            case .createShipment(let shipmentId):
+                let items = saga.lines.reduce(0) { $0 + $1.quantity }
+                return try command(
+                    CreateShipment(shipmentId: shipmentId, orderId: orderId, address: state.address, weightGrams: max(1, items * Self.gramsPerItem), declaredValue: saga.total),
+                    to: topics.shipping
+                )
+            case .cancelShipment(let shipmentId):
+                return try command(UpdateShipmentStatus(shipmentId: shipmentId, status: ShipmentStatus.cancelled.rawValue, note: saga.endReason), to: topics.shipping)
+            }
+        }
+    }
+
+    private func reject(_ context: HandlerContext, _ type: String, _ orderId: String, _ reason: String, _ field: String) -> HandlerResult<OrderState> {
+        events.rejected(commandId: context.record.id, commandType: type, aggregateId: orderId, reason: reason, field: field)
+    }
+}
+
+/// One order as the saga keeps it.
+public struct OrderState: Codable, Sendable, Equatable {
+    public var saga: OrderSaga
+    public var customerId: String
+    public var paymentToken: String
+    public var address: Address
+}

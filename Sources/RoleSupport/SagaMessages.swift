@@ -1,0 +1,107 @@
+import Foundation
+
+// The order saga and the inventory talk over two internal topics: requests keyed by SKU to the
+// inventory's reservations topic, answers keyed by order id to the saga's replies topic.
+
+public struct ReserveStock: InternalMessage, Equatable {
+    public static let type = "souk.inventory.ReserveStock.v1"
+    public var reservationId: String
+    public var orderId: String
+    public var sku: String
+    public var quantity: Int
+    public init(reservationId: String, orderId: String, sku: String, quantity: Int) {
+        self.reservationId = reservationId
+        self.orderId = orderId
+        self.sku = sku
+        self.quantity = quantity
+    }
+}
+
+public struct ReleaseStock: InternalMessage, Equatable {
+    public static let type = "souk.inventory.ReleaseStock.v1"
+    public var reservationId: String
+    public var orderId: String
+    public var sku: String
+    public init(reservationId: String, orderId: String, sku: String) {
+        self.reservationId = reservationId
+        self.orderId = orderId
+        self.sku = sku
+    }
+}
+
+/// The order is paid: the reservation becomes a sale (or, when it expired meanwhile, the stock is sold
+/// directly if it is still there).
+public struct ConfirmStock: InternalMessage, Equatable {
+    public static let type = "souk.inventory.ConfirmStock.v1"
+    public var reservationId: String
+    public var orderId: String
+    public var sku: String
+    public var quantity: Int
+    public init(reservationId: String, orderId: String, sku: String, quantity: Int) {
+        self.reservationId = reservationId
+        self.orderId = orderId
+        self.sku = sku
+        self.quantity = quantity
+    }
+}
+
+/// An order ended after payment: what it bought never left, so it is free to sell again.
+public struct ReturnStock: InternalMessage, Equatable {
+    public static let type = "souk.inventory.ReturnStock.v1"
+    public var reservationId: String
+    public var orderId: String
+    public var sku: String
+    public var quantity: Int
+    public init(reservationId: String, orderId: String, sku: String, quantity: Int) {
+        self.reservationId = reservationId
+        self.orderId = orderId
+        self.sku = sku
+        self.quantity = quantity
+    }
+}
+
+/// A reservation's timer went off (delivered by the timer role).
+public struct ExpireReservation: InternalMessage, Equatable {
+    public static let type = "souk.inventory.ExpireReservation.v1"
+    public var reservationId: String
+    public var sku: String
+    public init(reservationId: String, sku: String) {
+        self.reservationId = reservationId
+        self.sku = sku
+    }
+}
+
+/// The inventory's answers, keyed by order id.
+public struct StockAnswer: InternalMessage, Equatable {
+    public static let type = "souk.inventory.StockAnswer.v1"
+
+    public enum Outcome: String, Codable, Sendable {
+        case reserved, refused, confirmed, expired, released, returned
+    }
+
+    public var outcome: Outcome
+    public var reservationId: String
+    public var orderId: String
+    public var sku: String
+    public var quantity: Int
+    public var reason: String?
+    public init(outcome: Outcome, reservationId: String, orderId: String, sku: String, quantity: Int, reason: String? = nil) {
+        self.outcome = outcome
+        self.reservationId = reservationId
+        self.orderId = orderId
+        self.sku = sku
+        self.quantity = quantity
+        self.reason = reason
+    }
+}
+
+/// A saga step's deadline passed (delivered by the timer role to the saga's replies topic).
+public struct DeadlineReached: InternalMessage, Equatable {
+    public static let type = "souk.order.DeadlineReached.v1"
+    public var orderId: String
+    public var deadline: Date
+    public init(orderId: String, deadline: Date) {
+        self.orderId = orderId
+        self.deadline = deadline
+    }
+}

@@ -1,0 +1,161 @@
+import Commerce
+import Contracts
+import Foundation
+import Inventory
+import Kafka
+import Orders
+import Payments
+import Shipping
+import Streams
+import Testing
+
+/// The whole order flow through every role's handler, without Kafka: each compensation and timeout,
+/// with the exact order events and the stock, payment and shipment that result.
+@Suite struct SagaFlowTests {
+    let harness = SagaHarness()
+    let saga: RoleRunner<OrderSagaRole>
+    let inventory: RoleRunner<InventoryRole>
+    let payment: RoleRunner<PaymentRole>
+    let shipping: RoleRunner<ShippingRole>
+
+    init(reservationTTL: TimeInterval = 120) throws {
+        saga = harness.add(OrderSagaRole(deadlines: .init(reservation: 30, payment: 60, shipment: 60, delivery: 600)))
+        inventory = harness.add(InventoryRole(reservationTTL: reservationTTL))
+        payment = harness.add(PaymentRole(provider: try SandboxPaymentProvider()))
+        shipping = harness.add(ShippingRole())
+        _ = harness.add(TimerRole())
+    }
+
+    func stock(_ sku: String, _ quantity: Int) async throws {
+        try await harness.send(UpdateInventory(sku: sku, mode: "set", quantity: quantity), to: "souk.inventory.commands.v1")
+    }
+
+    func order(_ token: String = "tok_visa", a: Int = 2, b: Int = 1) async throws {
+        try await stock("A", 10)
+        try await stock("B", 5)
+        let lines = [
+            OrderLine(productId: "p-a", sku: "A", quantity: a, unitPrice: Money(100_000, "VND")),
+            OrderLine(productId: "p-b", sku: "B", quantity: b, unitPrice: Money(50_000, "VND")),
+        ]
+        try await harness.send(
+            CreateOrder(orderId: "o1", customerId: "c1", lines: lines, shippingAddress: .example, paymentToken: token), to: "souk.order.commands.v1"
+        )
+    }
+
+    func carrier(_ status: String) async throws {
+        try await harness.send(UpdateShipmentStatus(shipmentId: "ship-o1", status: status), to: "souk.shipping.commands.v1")
+    }
+
+    /// Order events as "Name" or "Name(status)".
+    var orderEvents: [String] {
+        harness.published.filter { $0.topic == "souk.order.events.v1" }.map { message in
+            let name = message.headers.string(CloudEventHeader.type)!.split(separator: ".").dropLast().last.map(String.init)!
+            guard name == "OrderStatusUpdated", let event = try? OrderStatusUpdated.decode(message.value ?? []) else { return name }
+            return "\(name)(\(event.status))"
+        }
+    }
+
+    func levels(_ sku: String) -> [Int] {
+        let stock = inventory.state(sku)!.stock
+        return [stock.available, stock.reserved, stock.sold]
+    }
+
+    var order: OrderSaga { saga.state("o1")!.saga }
+
+    @Test func happyPathEndsFulfilledWithTheStockSold() async throws {
+        try await order()
+        #expect(order.status == .shipping)
+        #expect(shipping.state("ship-o1")?.carrier == "ghn", "cheapest VN carrier for 1.5 kg")
+        for status in ["picked_up", "in_transit", "delivered"] { try await carrier(status) }
+        #expect(orderEvents == ["OrderCreated", "OrderStatusUpdated(awaiting_payment)", "OrderStatusUpdated(shipping)", "OrderFulfilled"])
+        #expect(order.status == .fulfilled)
+        #expect(levels("A") == [8, 0, 2] && levels("B") == [4, 0, 1])
+        #expect(payment.state("pay-o1")?.status == "captured")
+        #expect(try harness.events(PaymentProcessed.self).map(\.amount) == [Money(250_000, "VND")])
+        #expect(order.history.map(\.name).contains("carrier ghn (express)"))
+    }
+
+    @Test func outOfStockFailsAndReleasesWhatWasReserved() async throws {
+        try await order(a: 11)
+        #expect(orderEvents == ["OrderCreated", "OrderStatusUpdated(failed)"])
+        #expect(order.endReason == "A: out of stock: 11 requested, 10 available")
+        #expect(levels("A") == [10, 0, 0] && levels("B") == [5, 0, 0])
+        #expect(payment.state("pay-o1") == nil)
+    }
+
+    @Test func aDeclinedPaymentFailsTheOrderAndReleasesTheStock() async throws {
+        try await order("tok_decline_visa")
+        #expect(orderEvents == ["OrderCreated", "OrderStatusUpdated(awaiting_payment)", "OrderStatusUpdated(failed)"])
+        #expect(order.endReason == "payment failed: declined: card declined")
+        #expect(levels("A") == [10, 0, 0] && levels("B") == [5, 0, 0])
+    }
+
+    @Test func aPaymentThatNeverAnswersTimesOutAndReleasesTheStock() async throws {
+        try await order("tok_timeout")
+        #expect(harness.deadLetters.count == 1, "the provider's timeout outlasted the retry bound")
+        try await harness.advance(by: 30)
+        #expect(order.status == .awaitingPayment)
+        try await harness.advance(by: 31)
+        #expect(orderEvents == ["OrderCreated", "OrderStatusUpdated(awaiting_payment)", "OrderStatusUpdated(failed)"])
+        #expect(order.endReason == "payment timed out")
+        #expect(levels("A") == [10, 0, 0] && levels("B") == [5, 0, 0])
+    }
+
+    @Test func aReservationThatExpiresFailsTheOrder() async throws {
+        // Reservations shorter than the payment deadline: the stock goes back before the saga gives up.
+        let flow = try SagaFlowTests(reservationTTL: 20)
+        try await flow.order("tok_timeout")
+        try await flow.harness.advance(by: 19)
+        #expect(flow.levels("A") == [8, 2, 0])
+        try await flow.harness.advance(by: 2)
+        #expect(flow.order.endReason == "reservation of A expired")
+        #expect(flow.orderEvents == ["OrderCreated", "OrderStatusUpdated(awaiting_payment)", "OrderStatusUpdated(failed)"])
+        #expect(flow.levels("A") == [10, 0, 0] && flow.levels("B") == [5, 0, 0])
+    }
+
+    @Test func cancelAfterTheShipmentWasCreatedRefundsCancelsItAndReturnsTheStock() async throws {
+        try await order()
+        #expect(shipping.state("ship-o1")?.status == .assigned)
+        try await harness.send(CancelOrder(orderId: "o1", reason: "changed my mind"), to: "souk.order.commands.v1")
+        #expect(orderEvents == ["OrderCreated", "OrderStatusUpdated(awaiting_payment)", "OrderStatusUpdated(shipping)", "OrderCancelled"])
+        #expect(try harness.events(RefundCompleted.self).map(\.amount) == [Money(250_000, "VND")])
+        #expect(payment.state("pay-o1")?.status == "refunded")
+        #expect(shipping.state("ship-o1")?.status == .cancelled)
+        #expect(levels("A") == [10, 0, 0] && levels("B") == [5, 0, 0])
+        // The carrier can no longer pick it up.
+        try await carrier("picked_up")
+        #expect(try harness.events(CommandRejected.self).last?.reason == "a shipment cannot move from cancelled to picked_up")
+    }
+
+    @Test func aDispatchedOrderCannotBeCancelled() async throws {
+        try await order()
+        try await carrier("picked_up")
+        try await harness.send(CancelOrder(orderId: "o1"), to: "souk.order.commands.v1")
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == ["the parcel has been dispatched; it can no longer be cancelled"])
+        #expect(order.status == .shipping)
+    }
+
+    @Test func aPaymentThatArrivesAfterTheDeadlineIsRefunded() async throws {
+        try await order()
+        // An upstream system charged the same payment id while the saga had already given up.
+        var deadline = saga.state("o1")!
+        #expect(deadline.saga.status == .shipping)
+        try await harness.send(UpdateOrderStatus(orderId: "o1", status: "failed", reason: "fraud check"), to: "souk.order.commands.v1")
+        deadline = saga.state("o1")!
+        #expect(deadline.saga.endReason == "fraud check")
+        #expect(payment.state("pay-o1")?.status == "refunded")
+        #expect(levels("A") == [10, 0, 0])
+        try await harness.send(UpdateOrderStatus(orderId: "o1", status: "shipping"), to: "souk.order.commands.v1")
+        #expect(try harness.events(CommandRejected.self).last?.reason == "the order is already failed")
+    }
+
+    @Test func theSameOrderIdTwiceIsRejected() async throws {
+        try await order()
+        try await harness.send(
+            CreateOrder(orderId: "o1", customerId: "c1", lines: [OrderLine(productId: "p", sku: "A", quantity: 1, unitPrice: Money(1, "VND"))], shippingAddress: .example, paymentToken: "tok_visa"),
+            to: "souk.order.commands.v1"
+        )
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == ["order o1 already exists (shipping)"])
+        #expect(try harness.events(PaymentProcessed.self).count == 1)
+    }
+}
