@@ -112,7 +112,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["App", "Kafka", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["App", "Kafka", "Streams", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "souk",
@@ -148,6 +148,13 @@ let package = Package(
         .testTarget(
             name: "RoleTests",
             dependencies: ["Catalog", "Customers", "Carts", "Inventory", "Orders", "Payments", "Shipping", "RoleSupport", "Commerce", "Contracts", "Streams"]
+        ),
+        .testTarget(
+            name: "SagaIntegrationTests",
+            dependencies: [
+                "Commerce", "Contracts", "Inventory", "Kafka", "Orders", "Payments", "Postgres", "Projections", "RoleSupport", "Shipping", "Streams",
+                "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),
     ],

@@ -174,7 +174,9 @@ public struct OrderSagaRole: StreamRole {
                 outputs.append(try timers.cancel(timerID(orderId), key: orderId))
             }
         }
-        if !saga.status.isTerminal && saga.deadline != before.deadline {
+        // A deadline that moved needs its timer; so does one whose timer just went off early (a clock
+        // ahead of this one), as firing removed it.
+        if !saga.status.isTerminal && (saga.deadline != before.deadline || input == .tick) {
             outputs.append(try deadlineTimer(saga, context))
         }
         return HandlerResult(state: .set(state), outputs: outputs)

@@ -59,7 +59,7 @@ public enum EventProjection {
         return true
     }
 
-    private static func json(_ value: some Encodable) throws -> String {
+    static func json(_ value: some Encodable) throws -> String {
         String(decoding: try JSONEncoder.souk.encode(value), as: UTF8.self)
     }
 
@@ -173,6 +173,10 @@ public enum EventProjection {
             let e = try CouponApplied.decode(bytes)
             try session.query("UPDATE carts SET coupon_code = $2 WHERE cart_id = $1", [e.cartId, e.couponCode])
             try setTotals(e.cartId, e.totals, at, session)
+        case OrderCreated.typeName, OrderStatusUpdated.typeName, OrderCancelled.typeName, OrderFulfilled.typeName,
+            PaymentProcessed.typeName, PaymentFailed.typeName, RefundInitiated.typeName, RefundCompleted.typeName,
+            ShipmentCreated.typeName, CarrierAssigned.typeName, ShipmentStatusUpdated.typeName, DeliveryCompleted.typeName:
+            try OrderProjection.apply(event, session)
         case CommandRejected.typeName:
             let e = try CommandRejected.decode(bytes)
             try session.query(

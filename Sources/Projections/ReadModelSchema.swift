@@ -115,6 +115,85 @@ public enum ReadModelSchema {
             updated_at timestamptz NOT NULL
         )
         """,
+        // GetOrderHistory reads the archive: every event that names the order, in order.
+        "CREATE INDEX IF NOT EXISTS event_archive_order ON event_archive ((payload->>'orderId'), occurred_at, kafka_offset)",
+        """
+        CREATE TABLE IF NOT EXISTS orders (
+            order_id text PRIMARY KEY,
+            customer_id text NOT NULL,
+            status text NOT NULL,
+            reason text,
+            total_minor bigint NOT NULL,
+            currency text NOT NULL,
+            lines jsonb NOT NULL,
+            shipping_address jsonb NOT NULL,
+            shipment_id text,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS orders_created ON orders (created_at DESC, order_id DESC)",
+        "CREATE INDEX IF NOT EXISTS orders_customer ON orders (customer_id, created_at DESC, order_id DESC)",
+        "CREATE INDEX IF NOT EXISTS orders_status ON orders (status, created_at DESC, order_id DESC)",
+        """
+        CREATE TABLE IF NOT EXISTS payments (
+            payment_id text PRIMARY KEY,
+            order_id text NOT NULL,
+            status text NOT NULL,
+            amount_minor bigint,
+            currency text,
+            captured_minor bigint NOT NULL DEFAULT 0,
+            refunded_minor bigint NOT NULL DEFAULT 0,
+            provider text,
+            provider_reference text,
+            reason text,
+            updated_at timestamptz NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS payments_order ON payments (order_id)",
+        """
+        CREATE TABLE IF NOT EXISTS refunds (
+            payment_id text NOT NULL,
+            refund_id text NOT NULL,
+            order_id text NOT NULL,
+            status text NOT NULL,
+            amount_minor bigint NOT NULL,
+            currency text NOT NULL,
+            provider_reference text,
+            initiated_at timestamptz,
+            completed_at timestamptz,
+            PRIMARY KEY (payment_id, refund_id)
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS shipments (
+            shipment_id text PRIMARY KEY,
+            order_id text NOT NULL,
+            status text NOT NULL,
+            carrier text,
+            service text,
+            cost_minor bigint,
+            currency text,
+            estimated_delivery_days integer,
+            address jsonb NOT NULL,
+            weight_grams integer NOT NULL,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            delivered_at timestamptz
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS shipments_order ON shipments (order_id)",
+        """
+        CREATE TABLE IF NOT EXISTS shipment_tracking (
+            event_id text PRIMARY KEY,
+            shipment_id text NOT NULL,
+            status text NOT NULL,
+            location text,
+            note text,
+            at timestamptz NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS shipment_tracking_shipment ON shipment_tracking (shipment_id, at)",
     ]
 
     public static func migrate(_ connection: PostgresConnection) async throws {

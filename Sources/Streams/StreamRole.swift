@@ -140,18 +140,28 @@ public struct TransientError: Error, CustomStringConvertible, Sendable {
 }
 
 extension JSONDecoder {
-    /// RFC 3339 times, as every Souk message carries them.
+    /// RFC 3339 times, as every Souk message carries them, with or without fractional seconds.
     public static var souk: JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let string = try decoder.singleValueContainer().decode(String.self)
+            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(string) { return date }
+            if let date = try? Date.ISO8601FormatStyle().parse(string) { return date }
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 date-time: \(string)"))
+        }
         return decoder
     }
 }
 
 extension JSONEncoder {
+    /// Times keep their milliseconds: state and timers written and read back must decide the same
+    /// (a deadline rounded down to the second would fire a timer before the saga thinks it is due).
     public static var souk: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.rfc3339)
+        }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
