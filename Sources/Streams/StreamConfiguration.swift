@@ -30,6 +30,11 @@ public struct StreamConfiguration: Sendable {
     /// lose a group whose members leave during a rebalance, so the local stack turns this off: stopped
     /// workers then expire after the session timeout, like crashed ones.
     public var leaveGroupOnClose: Bool
+    /// Whether each commit is checked to have reached the group's offsets. The local broker was seen to
+    /// acknowledge a transaction's commit and then neither apply its offsets nor end it, leaving every
+    /// reader of its partitions stuck; a worker that notices replaces its producer and reprocesses.
+    public var verifyCommits: Bool
+    public var commitVerificationTimeout: Duration
 
     public init(
         bootstrapServers: String,
@@ -47,7 +52,9 @@ public struct StreamConfiguration: Sendable {
         consumerOverrides: [String: String] = [:],
         stateDirectory: URL? = nil,
         snapshotInterval: Duration = .seconds(60),
-        leaveGroupOnClose: Bool = true
+        leaveGroupOnClose: Bool = true,
+        verifyCommits: Bool = true,
+        commitVerificationTimeout: Duration = .seconds(3)
     ) {
         self.bootstrapServers = bootstrapServers
         self.timings = timings
@@ -65,6 +72,8 @@ public struct StreamConfiguration: Sendable {
         self.stateDirectory = stateDirectory
         self.snapshotInterval = snapshotInterval
         self.leaveGroupOnClose = leaveGroupOnClose
+        self.verifyCommits = verifyCommits
+        self.commitVerificationTimeout = commitVerificationTimeout
     }
 
     public func transactionalID(role: String) -> String { "souk-\(role)-\(instance)" }

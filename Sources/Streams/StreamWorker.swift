@@ -44,7 +44,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         // One admin connection for the worker's life: topics at start, snapshot offsets later.
         let admin = try KafkaAdminClient(bootstrapServers: configuration.bootstrapServers, logger: logger)
         if configuration.createTopics { try await ensureTopics(admin) }
-        let output = try await makeOutput()
+        var output = try await makeOutput()
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: configuration.bootstrapServers,
@@ -67,7 +67,17 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 try await restorePending(consumer, admin, owned: &owned)
                 health.progressed(healthName)
                 guard !records.isEmpty else { continue }
-                let committed = try await runBatch(records, store: &owned.store, consumer: consumer, output: output)
+                let committed: Bool
+                switch try await runBatch(records, store: &owned.store, consumer: consumer, output: output) {
+                case .committed: committed = true
+                case .aborted: committed = false
+                case .lost:
+                    // A fresh producer with the same transactional id makes the coordinator abort what it
+                    // still holds open, so that readers are not stuck behind it.
+                    await output.close()
+                    output = try await makeOutput()
+                    committed = false
+                }
                 if committed, let snapshotter {
                     try await snapshotter.snapshotDue(owned.store, partitions: Set(records.map(\.partition)), worker: self)
                 }
@@ -174,13 +184,21 @@ public final class StreamWorker<Role: StreamRole>: Service {
         health.markReady(healthName)
     }
 
-    /// - Returns: whether the batch was committed (else it was aborted and will be reprocessed).
+    enum BatchResult {
+        case committed
+        /// Aborted: rolled back, to be reprocessed from the committed offsets.
+        case aborted
+        /// The commit succeeded for the client but its offsets never reached the group: rolled back
+        /// like an abort, and the producer must be replaced.
+        case lost
+    }
+
     private func runBatch(
         _ records: [InboundRecord],
         store: inout StateStore<Role.State>,
         consumer: KafkaConsumer,
         output: WorkerOutput
-    ) async throws -> Bool {
+    ) async throws -> BatchResult {
         let started = ContinuousClock.now
         let outcome = try await processor.process(records, store: &store)
         let processed = ContinuousClock.now
@@ -196,18 +214,37 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     ]
                 )
             }
+            if case .transactional = output, configuration.verifyCommits, !(try await commitLanded(consumer, outcome.lastOffsets)) {
+                outcome.rollBack(&store)
+                metrics.recordBatch(outcome, records: records, duration: .now - started, committed: false)
+                logger.error("a committed transaction did not reach the group's offsets; replacing the producer and reprocessing")
+                try await rewind(consumer, partitions: Array(outcome.lastOffsets.keys))
+                return .lost
+            }
             metrics.recordBatch(outcome, records: records, duration: .now - started, committed: true)
             for (partition, offset) in outcome.lastOffsets {
                 if let high = consumer.cachedHighWatermark(partition) { metrics.recordLag(partition, lag: max(0, high - offset - 1)) }
             }
-            return true
+            return .committed
         } catch let error as KafkaError where error.kind != .fatal {
             // Abort path: forget the batch's state changes and re-read from the committed offsets.
             outcome.rollBack(&store)
             metrics.recordBatch(outcome, records: records, duration: .now - started, committed: false)
             logger.warning("batch aborted; reprocessing from committed offsets", metadata: ["kafka.error": "\(error)"])
             try await rewind(consumer, partitions: Array(outcome.lastOffsets.keys))
-            return false
+            return .aborted
+        }
+    }
+
+    /// Whether the group's committed offsets reached the batch's end. The transaction's offsets become
+    /// visible shortly after the commit returns, so this waits a little before it says no.
+    private func commitLanded(_ consumer: KafkaConsumer, _ lastOffsets: [KafkaTopicPartition: Int64]) async throws -> Bool {
+        let deadline = ContinuousClock.now + configuration.commitVerificationTimeout
+        while true {
+            let committed = try await consumer.committed(Array(lastOffsets.keys))
+            if lastOffsets.allSatisfy({ (committed[$0.key] ?? -1) > $0.value }) { return true }
+            if ContinuousClock.now >= deadline { return false }
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 

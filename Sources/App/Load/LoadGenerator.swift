@@ -1,0 +1,218 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Payments
+import Streams
+import Synchronization
+
+/// Places orders with realistic carts against a seeded catalog, plays the carrier for their parcels,
+/// and reports orders/s, latency to each order's terminal event, and whether the system's invariants
+/// held: one terminal state per order, no payment captured twice, no refund above its capture, and per
+/// SKU initial stock = available + reserved + sold with nothing left reserved and sold = what was fulfilled.
+public struct LoadGenerator: Sendable {
+    public struct Options: Sendable {
+        public var orders: Int
+        public var rate: Double
+        public var skus: Int
+        /// Stock per SKU; `nil`: about what the orders need, so that a few run out.
+        public var stock: Int?
+        public var declineRate: Double
+        public var timeout: Duration
+        /// The sandbox provider's journal, to audit charges on the provider's side too.
+        public var ledger: URL?
+        public var seed: UInt64
+
+        public init(orders: Int, rate: Double, skus: Int = 20, stock: Int? = nil, declineRate: Double = 0.02, timeout: Duration = .seconds(300), ledger: URL? = nil, seed: UInt64 = 42) {
+            self.orders = orders
+            self.rate = rate
+            self.skus = skus
+            self.stock = stock
+            self.declineRate = declineRate
+            self.timeout = timeout
+            self.ledger = ledger
+            self.seed = seed
+        }
+    }
+
+    let options: Options
+    let bootstrapServers: String
+    let logger: Logger
+    let run: String
+
+    public init(options: Options, bootstrapServers: String, logger: Logger, run: String = "load-\(UInt64(Date().timeIntervalSince1970))") {
+        self.options = options
+        self.bootstrapServers = bootstrapServers
+        self.logger = logger
+        self.run = run
+    }
+
+    enum Topics {
+        static let productCommands = "souk.product.commands.v1"
+        static let inventoryCommands = "souk.inventory.commands.v1"
+        static let orderCommands = "souk.order.commands.v1"
+        static let shippingCommands = "souk.shipping.commands.v1"
+        static let watched = ["souk.order.events.v1", "souk.shipping.events.v1", "souk.payment.events.v1", "souk.inventory.events.v1"]
+    }
+
+    struct Product {
+        var productId: String
+        var sku: String
+        var price: Money
+    }
+
+    public func run() async throws -> LoadReport {
+        let admin = try KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
+        var partitions: [KafkaTopicPartition] = []
+        for topic in Topics.watched {
+            guard let description = try await admin.describeTopic(topic) else {
+                throw SoukConfigurationError("topic \(topic) does not exist: run `souk topics apply --dir topics` first")
+            }
+            partitions += (0..<description.partitions).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+        }
+        // Only what this run causes: start at today's end of every watched partition.
+        let ends = try await admin.endOffsets(partitions)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: "souk-load-\(run)", additional: ["fetch.wait.max.ms": "20"]),
+            logger: logger
+        )
+        try await consumer.assign(partitions.map { KafkaTopicPartitionOffset($0, offset: KafkaOffset(ends[$0] ?? 0)) })
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers), logger: logger)
+        let tracker = LoadTracker(run: run)
+
+        var random = SplitMix64(seed: options.seed)
+        let products = (0..<options.skus).map { index in
+            Product(productId: "\(run)-p\(index)", sku: "\(run)-SKU\(index)", price: Money(20_000 + Int(random.next() % 48) * 10_000, "VND"))
+        }
+        let stock = options.stock ?? max(10, options.orders * 4 / max(1, options.skus))
+        let listen = Task { try await listenLoop(consumer, producer, tracker) }
+        defer { listen.cancel() }
+
+        // Seed the catalog and its stock, and wait until the inventory has it all.
+        for product in products {
+            try await send(producer, CreateProduct(productId: product.productId, sku: product.sku, name: "Load tea \(product.sku)", price: product.price), to: Topics.productCommands)
+            try await send(producer, UpdateInventory(sku: product.sku, mode: "set", quantity: stock), to: Topics.inventoryCommands)
+        }
+        try await producer.flush()
+        try await waitUntil("the inventory has the seeded stock", timeout: .seconds(120)) { tracker.stockSeen(products.map(\.sku)) }
+        logger.info("seeded", metadata: ["skus": "\(products.count)", "stock": "\(stock)"])
+
+        // Orders at the requested rate.
+        let clock = ContinuousClock()
+        let start = clock.now
+        for index in 0..<options.orders {
+            let due = start + .seconds(Double(index) / options.rate)
+            if due > clock.now { try await Task.sleep(until: due, clock: clock) }
+            let lineCount = 1 + Int(random.next() % 3)
+            var chosen: [Product] = []
+            while chosen.count < lineCount {
+                let product = products[Int(random.next() % UInt64(products.count))]
+                if !chosen.contains(where: { $0.sku == product.sku }) { chosen.append(product) }
+            }
+            let lines = chosen.map { OrderLine(productId: $0.productId, sku: $0.sku, quantity: 1 + Int(random.next() % 3), unitPrice: $0.price) }
+            let declined = Double(random.next() % 10_000) / 10_000 < options.declineRate
+            let order = CreateOrder(
+                orderId: "\(run)-o\(index)", customerId: "\(run)-c\(index % 97)", lines: lines, shippingAddress: .example,
+                paymentToken: declined ? "tok_decline_load" : "tok_visa"
+            )
+            tracker.placed(order)
+            try await send(producer, order, to: Topics.orderCommands, wait: false)
+            if index % 100 == 99 { try await producer.flush() }
+        }
+        try await producer.flush()
+        logger.info("orders placed", metadata: ["orders": "\(options.orders)"])
+
+        try? await waitUntil("every order ended", timeout: options.timeout) { tracker.endedCount == options.orders }
+        let elapsed = tracker.lastEnd.map { $0 - start } ?? (clock.now - start)
+        // Compensations (refunds, returned stock) may still be on their way after the terminal events.
+        let initial = Dictionary(uniqueKeysWithValues: products.map { ($0.sku, stock) })
+        try? await waitUntil("the stock settled", timeout: .seconds(60)) { tracker.stockViolations(initial: initial).isEmpty }
+        var violations = tracker.orderViolations() + tracker.paymentViolations() + tracker.stockViolations(initial: initial)
+        var checks = [
+            "one terminal event per ended order (\(tracker.endedCount) orders)",
+            "no payment captured twice, no refund above its capture (\(tracker.paymentCount) payments)",
+            "per SKU: initial = available + reserved + sold, reserved = 0, sold = fulfilled quantity (\(products.count) SKUs)",
+        ]
+        if let ledger = options.ledger {
+            violations += try ledgerViolations(ledger)
+            checks.append("sandbox gateway ledger: one authorization and at most one capture per payment, refunds ≤ capture")
+        }
+        try? await consumer.close(leavingGroup: false)
+        try? await producer.close()
+
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let latencies = tracker.latencies.sorted()
+        return LoadReport(
+            run: run, orders: options.orders, ended: tracker.endedCount, seconds: seconds,
+            ordersPerSecond: seconds > 0 ? Double(tracker.endedCount) / seconds : 0,
+            p50: LoadReport.percentile(latencies, 0.50), p95: LoadReport.percentile(latencies, 0.95), p99: LoadReport.percentile(latencies, 0.99),
+            terminal: tracker.terminalCounts, violations: violations, checks: checks
+        )
+    }
+
+    private func ledgerViolations(_ ledger: URL) throws -> [String] {
+        let keys = try SandboxPaymentProvider.authorizationKeys(journal: ledger)
+        var violations: [String] = []
+        var perPayment: [String: Int] = [:]
+        for audit in try SandboxPaymentProvider.audit(journal: ledger) {
+            guard let key = keys[audit.charge], key.contains(run) else { continue }
+            perPayment[key, default: 0] += audit.authorizations
+            if audit.captures > 1 { violations.append("gateway: charge \(audit.charge) (\(key)) captured \(audit.captures) times") }
+            if audit.refundedMinor > audit.capturedMinor { violations.append("gateway: charge \(audit.charge) refunded \(audit.refundedMinor) > captured \(audit.capturedMinor)") }
+        }
+        for (key, count) in perPayment where count > 1 { violations.append("gateway: \(key) authorized \(count) times") }
+        return violations
+    }
+
+    /// Follows the events: ends orders, plays the carrier, keeps payments and stock.
+    private func listenLoop(_ consumer: KafkaConsumer, _ producer: KafkaProducer, _ tracker: LoadTracker) async throws {
+        while !Task.isCancelled {
+            let messages = try await consumer.poll(maxMessages: 2_000, timeout: .milliseconds(50))
+            for message in messages {
+                guard let key = message.keyString, key.contains(run), let type = message.headers.string(CloudEventHeader.type) else { continue }
+                let id = message.headers.string(CloudEventHeader.id) ?? "\(message.topic):\(message.partition):\(message.offset)"
+                let value = message.value ?? []
+                // The carrier picks up, carries and delivers each assigned parcel.
+                if type == CarrierAssigned.typeName, tracker.firstSight(id), let event = try? CarrierAssigned.decode(value) {
+                    for status in ["picked_up", "in_transit", "delivered"] {
+                        try await send(producer, UpdateShipmentStatus(shipmentId: event.shipmentId, status: status, location: "load"), to: Topics.shippingCommands, wait: false)
+                    }
+                    continue
+                }
+                tracker.observe(type: type, id: id, key: key, value: value)
+            }
+        }
+    }
+
+    private func send<Message: TopicMessage>(_ producer: KafkaProducer, _ message: Message, to topic: String, wait: Bool = false) async throws {
+        let record = KafkaProducerMessage(
+            topic: topic, key: Array(message.key.utf8), value: try message.encoded(),
+            headers: [
+                KafkaHeader(key: CloudEventHeader.id, string: "\(run)-\(UUID().uuidString)"), KafkaHeader(key: CloudEventHeader.type, string: Message.typeName),
+                KafkaHeader(key: CloudEventHeader.source, string: "souk/load"),
+            ]
+        )
+        if wait { _ = try await producer.send(record) } else { try await producer.produce(record) }
+    }
+
+    private func waitUntil(_ what: String, timeout: Duration, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw SoukConfigurationError("timed out after \(timeout) waiting until \(what)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+/// A small deterministic generator, so that a load is the same run after run.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,112 @@
+import Contracts
+import Foundation
+import Streams
+import Synchronization
+
+/// What a load run has seen, shared by the sender and the listener.
+final class LoadTracker: Sendable {
+    private struct State {
+        var sent: [String: ContinuousClock.Instant] = [:]
+        var lines: [String: [OrderLine]] = [:]
+        var seen: Set<String> = []
+        var terminal: [String: [String]] = [:]  // order → terminal states, one per distinct event
+        var latencies: [Double] = []
+        var lastEnd: ContinuousClock.Instant?
+        var captures: [String: Int] = [:]
+        var captured: [String: Int] = [:]
+        var refunded: [String: Int] = [:]
+        var stock: [String: [Int]] = [:]
+    }
+
+    private let state = Mutex(State())
+    let run: String
+
+    init(run: String) { self.run = run }
+
+    func placed(_ order: CreateOrder) {
+        state.withLock {
+            $0.sent[order.orderId] = .now
+            $0.lines[order.orderId] = order.lines
+        }
+    }
+
+    /// Whether this event id is new (a copy an aborted transaction leaked carries the same id).
+    func firstSight(_ id: String) -> Bool { state.withLock { $0.seen.insert(id).inserted } }
+
+    func observe(type: String, id: String, key: String, value: [UInt8]) {
+        guard firstSight(id) else { return }
+        let now = ContinuousClock.now
+        state.withLock { state in
+            func end(_ orderId: String, _ status: String) {
+                state.terminal[orderId, default: []].append(status)
+                guard state.terminal[orderId]!.count == 1, let sent = state.sent[orderId] else { return }
+                let elapsed = now - sent
+                state.latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                state.lastEnd = now
+            }
+            switch type {
+            case OrderFulfilled.typeName: end(key, "fulfilled")
+            case OrderCancelled.typeName: end(key, "cancelled")
+            case OrderStatusUpdated.typeName:
+                if let event = try? OrderStatusUpdated.decode(value), event.status == "failed" { end(key, "failed") }
+            case PaymentProcessed.typeName:
+                if let event = try? PaymentProcessed.decode(value), event.isCaptured {
+                    state.captures[event.paymentId, default: 0] += 1
+                    state.captured[event.paymentId, default: 0] += event.amount.amountMinor
+                }
+            case RefundCompleted.typeName:
+                if let event = try? RefundCompleted.decode(value) { state.refunded[event.paymentId, default: 0] += event.amount.amountMinor }
+            case InventoryUpdated.typeName:
+                if let event = try? InventoryUpdated.decode(value) { state.stock[event.sku] = [event.available, event.reserved, event.sold] }
+            default:
+                break
+            }
+        }
+    }
+
+    func stockSeen(_ skus: [String]) -> Bool { state.withLock { state in skus.allSatisfy { state.stock[$0] != nil } } }
+
+    var endedCount: Int { state.withLock { $0.terminal.count } }
+    var lastEnd: ContinuousClock.Instant? { state.withLock { $0.lastEnd } }
+    var latencies: [Double] { state.withLock { $0.latencies } }
+    var paymentCount: Int { state.withLock { $0.captures.count } }
+
+    var terminalCounts: [String: Int] {
+        state.withLock { state in state.terminal.values.reduce(into: [:]) { counts, statuses in counts[statuses[0], default: 0] += 1 } }
+    }
+
+    func orderViolations() -> [String] {
+        state.withLock { state in
+            state.terminal.filter { $0.value.count > 1 }.map { "order \($0.key) ended \($0.value.count) times: \($0.value.joined(separator: ", "))" }.sorted()
+        }
+    }
+
+    func paymentViolations() -> [String] {
+        state.withLock { state in
+            state.captures.filter { $0.value > 1 }.map { "payment \($0.key) captured \($0.value) times" }
+                + state.refunded.compactMap { payment, refunded in
+                    let captured = state.captured[payment, default: 0]
+                    return refunded > captured ? "payment \(payment) refunded \(refunded) > captured \(captured)" : nil
+                }
+        }
+    }
+
+    /// Per SKU, against the latest InventoryUpdated: nothing lost or made up, nothing left reserved,
+    /// and sold exactly what the fulfilled orders bought.
+    func stockViolations(initial: [String: Int]) -> [String] {
+        state.withLock { state in
+            var sold: [String: Int] = [:]
+            for (order, statuses) in state.terminal where statuses.first == "fulfilled" {
+                for line in state.lines[order] ?? [] { sold[line.sku, default: 0] += line.quantity }
+            }
+            return initial.keys.sorted().compactMap { sku in
+                guard let level = state.stock[sku] else { return "\(sku): no stock seen" }
+                let total = level[0] + level[1] + level[2]
+                if total != initial[sku] { return "\(sku): available+reserved+sold = \(total), initial \(initial[sku]!)" }
+                if level[1] != 0 { return "\(sku): \(level[1]) still reserved" }
+                if level[2] != sold[sku, default: 0] { return "\(sku): sold \(level[2]), fulfilled orders bought \(sold[sku, default: 0])" }
+                return nil
+            }
+        }
+    }
+}
