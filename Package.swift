@@ -152,9 +152,13 @@ let package = Package(
         .testTarget(
             name: "SagaIntegrationTests",
             dependencies: [
-                "Commerce", "Contracts", "Inventory", "Kafka", "Orders", "Payments", "Postgres", "Projections", "RoleSupport", "Shipping", "Streams",
+                "App", "Commerce", "Contracts", "Inventory", "Kafka", "Orders", "Payments", "Postgres", "Projections", "RoleSupport", "Shipping", "Streams",
                 "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "OperatorTests",
+            dependencies: ["App", "Kafka", "Streams", "Counting", "Postgres", "Projections", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),
     ],

@@ -54,6 +54,5 @@ import TestSupport
         try after.beginTransaction(); try await after.send(record("c1")); try await after.commitTransaction()
         let count = try await committedCount(topic)
         #expect(count >= expected + 1, "\(scenario): read \(count)")
-        print("PROBE \(scenario): read_committed sees \(count), committed \(expected + 1)")
     }
 }

@@ -1,3 +1,4 @@
+import App
 import Contracts
 import Foundation
 import Kafka
@@ -37,6 +38,29 @@ import TestSupport
             "ShipmentCreated", "CarrierAssigned", "ShipmentStatusUpdated", "ShipmentStatusUpdated", "ShipmentStatusUpdated", "DeliveryCompleted",
         ])
 
+        // What `souk saga` shows for it: the steps in order, then the end.
+        var sagaTopics = SagaTimeline.Topics()
+        sagaTopics.orderCommands = rig.orders.commands
+        sagaTopics.orderEvents = rig.orders.events
+        sagaTopics.replies = rig.orders.replies
+        sagaTopics.paymentCommands = rig.payments.commands
+        sagaTopics.paymentEvents = rig.payments.events
+        sagaTopics.shippingCommands = rig.shipping.commands
+        sagaTopics.shippingEvents = rig.shipping.events
+        sagaTopics.reservations = rig.inventory.reservations
+        sagaTopics.timers = rig.timers
+        sagaTopics.sagaChangelog = "souk.\(rig.run)-saga.changelog.v1"
+        var timeline = try await SagaTimeline(topics: sagaTopics).build(orderId: id("happy"), bootstrapServers: stack.bootstrapServers, logger: stack.logger)
+        try await eventually("the saga's record shows the end") {
+            timeline = try await SagaTimeline(topics: sagaTopics).build(orderId: id("happy"), bootstrapServers: stack.bootstrapServers, logger: stack.logger)
+            return timeline.status == "fulfilled"
+        }
+        let names = timeline.steps.map(\.name)
+        let milestones = ["CreateOrder", "OrderCreated", "ProcessPayment", "PaymentProcessed", "CreateShipment", "ShipmentCreated", "DeliveryCompleted", "OrderFulfilled"]
+        #expect(milestones.compactMap { names.firstIndex(of: $0) } == milestones.compactMap { names.firstIndex(of: $0) }.sorted() && milestones.allSatisfy(names.contains))
+        #expect(timeline.steps.filter { $0.kind == .answer }.count == 4, "two reservations and two confirmations: \(timeline.steps.map(\.name))")
+        #expect(timeline.waitingFor == nil && SagaTimeline.render(timeline, colour: false).hasSuffix("status: fulfilled"))
+
         // Cancel after payment, and after the shipment was created: refund, shipment cancelled, stock back.
         try await eventually("the payment is captured") { rig.tap.types(key: "pay-\(id("paid"))", topic: rig.payments.events) == ["PaymentProcessed"] }
         try await rig.send(CancelOrder(orderId: id("paid"), reason: "changed my mind"), to: rig.orders.commands)
@@ -69,12 +93,13 @@ import TestSupport
 
         // Read models.
         let queries = rig.queries
-        try await eventually("the read models caught up", timeout: .seconds(30)) {
-            let fulfilled = try await queries.order(GetOrder(orderId: id("happy")))?.status == "fulfilled"
-            let refunded = try await queries.paymentStatus(GetPaymentStatus(paymentId: "pay-\(id("shipped"))"))?.status == "refunded"
-            let failed = try await queries.orderStatus(GetOrderStatus(orderId: id("slow")))?.status == "failed"
-            let cancelled = try await queries.shipmentStatus(GetShipmentStatus(orderId: id("shipped")))?.status == "cancelled"
-            return fulfilled && refunded && failed && cancelled
+        try await eventually("the order read model caught up", timeout: .seconds(60)) { try await queries.order(GetOrder(orderId: id("happy")))?.status == "fulfilled" }
+        try await eventually("the payment read model caught up", timeout: .seconds(60)) {
+            try await queries.paymentStatus(GetPaymentStatus(paymentId: "pay-\(id("shipped"))"))?.status == "refunded"
+        }
+        try await eventually("the failed order's read model caught up", timeout: .seconds(60)) { try await queries.orderStatus(GetOrderStatus(orderId: id("slow")))?.status == "failed" }
+        try await eventually("the shipment read model caught up", timeout: .seconds(60)) {
+            try await queries.shipmentStatus(GetShipmentStatus(orderId: id("shipped")))?.status == "cancelled"
         }
         let happy = try #require(try await queries.order(GetOrder(orderId: id("happy"))))
         #expect(happy.total == Money(300_000, "VND") && happy.shipmentId == shipment && happy.lines.count == 2)
