@@ -120,6 +120,8 @@ let package = Package(
                 "App",
                 "Contracts",
                 "Kafka",
+                "Postgres",
+                "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

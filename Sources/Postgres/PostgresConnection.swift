@@ -30,6 +30,8 @@ public final class PostgresConnection: @unchecked Sendable {
                     PQfinish(connection)
                     return continuation.resume(throwing: PostgresError(message: "cannot connect: \(message)"))
                 }
+                // Idempotent migrations ("… already exists, skipping") would otherwise print notices on stderr.
+                PQclear(PQexec(connection, "SET client_min_messages TO warning"))
                 continuation.resume(returning: PostgresConnection(connection: connection, label: "souk.postgres"))
             }
         }

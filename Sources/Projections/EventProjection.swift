@@ -63,7 +63,13 @@ public enum EventProjection {
         String(decoding: try JSONEncoder.souk.encode(value), as: UTF8.self)
     }
 
-    private static func applyReadModels(_ event: ProjectedEvent, _ session: PostgresSession) throws {
+    /// Applies an archived event to the read models only (no archive row, no command outcome): what a
+    /// rebuild replays into fresh tables.
+    public static func reapply(_ event: ProjectedEvent, in session: PostgresSession) throws {
+        try applyReadModels(event, session, recordOutcome: false)
+    }
+
+    private static func applyReadModels(_ event: ProjectedEvent, _ session: PostgresSession, recordOutcome: Bool = true) throws {
         let bytes = event.payload
         let at = event.occurredAt.rfc3339
         switch event.type {
@@ -178,6 +184,7 @@ public enum EventProjection {
             ShipmentCreated.typeName, CarrierAssigned.typeName, ShipmentStatusUpdated.typeName, DeliveryCompleted.typeName:
             try OrderProjection.apply(event, session)
         case CommandRejected.typeName:
+            guard recordOutcome else { return }
             let e = try CommandRejected.decode(bytes)
             try session.query(
                 """
@@ -191,7 +198,7 @@ public enum EventProjection {
             break
         }
         // The chain a command starts carries its id as correlation id: its first event is its outcome.
-        if let command = event.correlationID {
+        if recordOutcome, let command = event.correlationID {
             try session.query(
                 """
                 INSERT INTO command_outcomes (command_id, status, event_type, aggregate_id, decided_at)
