@@ -36,6 +36,39 @@ extension KafkaAdminClient {
     }
 }
 
+extension KafkaAdminClient {
+    /// Counts the records a `read_committed` reader gets between each start offset and the end: the
+    /// exact lag of a group whose commits, made inside transactions, stop short of the commit markers.
+    /// - Returns: per partition, the count (missing when the end was not reached in time).
+    public func countRecords(from starts: [KafkaTopicPartition: Int64], to ends: [KafkaTopicPartition: Int64]) async throws -> [KafkaTopicPartition: Int64] {
+        let pending = starts.filter { (ends[$0.key] ?? 0) > $0.value }
+        var counts = starts.filter { (ends[$0.key] ?? 0) <= $0.value }.mapValues { _ in Int64(0) }
+        guard !pending.isEmpty else { return counts }
+        let probe = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                bootstrapServers: bootstrapServers, groupID: "souk-lag-probe", clientID: "souk-admin-probe",
+                additional: ["fetch.wait.max.ms": "10", "enable.partition.eof": "true"]
+            ),
+            logger: client.logger
+        )
+        try await probe.assign(pending.map { KafkaTopicPartitionOffset($0.key, offset: KafkaOffset($0.value)) })
+        var running = pending.mapValues { _ in Int64(0) }
+        var done = Set<KafkaTopicPartition>()
+        let deadline = ContinuousClock.now + timeout
+        while done.count < pending.count && ContinuousClock.now < deadline {
+            let batch = try await probe.pollBatch(maxMessages: 10_000, timeout: .milliseconds(50))
+            for message in batch.messages where !done.contains(message.topicPartition) {
+                guard message.offset < ends[message.topicPartition] ?? 0 else { done.insert(message.topicPartition); continue }
+                running[message.topicPartition, default: 0] += 1
+            }
+            for (partition, offset) in batch.endOfPartition where offset >= (ends[partition] ?? 0) - 1 { done.insert(partition) }
+        }
+        try await probe.close()
+        for partition in done { counts[partition] = running[partition] }
+        return counts
+    }
+}
+
 extension KafkaConsumer {
     /// The high watermark (the last stable offset under `read_committed`) of the last fetch response
     /// for `partition`, or `nil` before one arrived. Does not block.

@@ -44,9 +44,19 @@ public struct KafkaPartitionLag: Sendable, Hashable {
     public var committed: Int64?
     /// The partition's end (high watermark; with transactions, the last stable offset under `read_committed`).
     public var endOffset: Int64
-    /// `endOffset - committed`, or the whole partition when nothing is committed. Transaction markers
-    /// occupy offsets, so a caught-up transactional group can show a lag of one marker per partition.
-    public var lag: Int64 { max(0, endOffset - (committed ?? 0)) }
+    /// Records still to read, when counted (`KafkaAdminClient.countRecords`): transaction markers
+    /// occupy offsets without being records, so offsets alone overstate a transactional group's lag.
+    public var counted: Int64?
+    /// The records between the committed offset and the end when counted, else `endOffset - committed`
+    /// (the whole partition when nothing is committed).
+    public var lag: Int64 { counted ?? max(0, endOffset - (committed ?? 0)) }
+
+    public init(topicPartition: KafkaTopicPartition, committed: Int64?, endOffset: Int64, counted: Int64? = nil) {
+        self.topicPartition = topicPartition
+        self.committed = committed
+        self.endOffset = endOffset
+        self.counted = counted
+    }
 }
 
 /// A consumer group: its state, members and the lag of every partition it has committed offsets for.
