@@ -131,7 +131,7 @@ final class SagaRig: Sendable {
     static let terminal: Set<String> = ["OrderFulfilled", "OrderCancelled", "OrderStatusUpdated(failed)"]
 
     /// Waits until the order has ended and returns its events.
-    func ended(_ orderId: String, timeout: Duration = .seconds(60)) async throws -> [String] {
+    func ended(_ orderId: String, timeout: Duration = .seconds(90)) async throws -> [String] {
         try await eventually("order \(orderId) ends", timeout: timeout) { orderEvents(orderId).contains { Self.terminal.contains($0) } }
         return orderEvents(orderId)
     }

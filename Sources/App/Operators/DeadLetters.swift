@@ -73,17 +73,36 @@ public struct DeadLetterTool: Sendable {
         for letter in letters where letter.sourceTopic == nil {
             throw OperatorError.invalid("dead letter \(letter.id) does not say where it came from")
         }
-        let producer = try KafkaTransactionalProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers), transactionalID: "souk-dlq-redrive-\(role)", logger: logger
-        )
-        try await producer.initTransactions()
-        try await producer.withTransaction { txn in
-            for letter in letters {
-                let headers = letter.message.headers.filter { !$0.key.hasPrefix("dlq_") && $0.key != Self.redrivenFromHeader }
-                    + [KafkaHeader(key: Self.redrivenFromHeader, string: "\(topic):\(letter.id)")]
-                try await txn.produce(KafkaProducerMessage(topic: letter.sourceTopic!, key: letter.message.key, value: letter.message.value, headers: headers))
+        let admin = try KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
+        // The local broker can acknowledge a commit it never completes (see the README); the records
+        // must be readable before the redrive counts as done. A new producer under the same
+        // transactional id aborts what was left open, and the records are written again: they keep
+        // their ids, so the role applies them once.
+        for attempt in 1...3 {
+            let producer = try KafkaTransactionalProducer(
+                configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers), transactionalID: "souk-dlq-redrive-\(role)", logger: logger
+            )
+            try await producer.initTransactions()
+            let written = try await producer.withTransaction { txn in
+                var written: [KafkaTopicPartition: Int64] = [:]
+                for letter in letters {
+                    let headers = letter.message.headers.filter { !$0.key.hasPrefix("dlq_") && $0.key != Self.redrivenFromHeader }
+                        + [KafkaHeader(key: Self.redrivenFromHeader, string: "\(topic):\(letter.id)")]
+                    let report = try await txn.send(KafkaProducerMessage(topic: letter.sourceTopic!, key: letter.message.key, value: letter.message.value, headers: headers))
+                    let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
+                    written[partition] = max(written[partition] ?? -1, report.offset)
+                }
+                return written
             }
+            try await producer.close()
+            let deadline = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < deadline {
+                let ends = try await admin.endOffsets(Array(written.keys))
+                if written.allSatisfy({ (ends[$0.key] ?? 0) > $0.value }) { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            logger.warning("redriven records are not readable yet; writing them again", metadata: ["attempt": "\(attempt)"])
         }
-        try await producer.close()
+        throw OperatorError.invalid("the broker did not make the redriven records readable; run the redrive again (it is idempotent)")
     }
 }
