@@ -34,6 +34,27 @@ public struct DeadLetter: Sendable, Equatable {
     }
 }
 
+extension DeadLetterTool {
+    /// Whether a read_committed reader gets the records at `offsets` (the last written per partition).
+    func readable(_ offsets: [KafkaTopicPartition: Int64], within timeout: Duration) async throws -> Bool {
+        let reader = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: "souk-dlq-check-\(role)", additional: ["fetch.wait.max.ms": "20"]),
+            logger: logger
+        )
+        defer { Task { try? await reader.close(leavingGroup: false) } }
+        try await reader.assign(offsets.map { KafkaTopicPartitionOffset($0.key, offset: KafkaOffset($0.value)) })
+        var seen = Set<KafkaTopicPartition>()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            for message in try await reader.poll(maxMessages: 1000, timeout: .milliseconds(100)) where message.offset >= offsets[message.topicPartition] ?? .max {
+                seen.insert(message.topicPartition)
+            }
+            if seen.count == offsets.count { return true }
+        }
+        return false
+    }
+}
+
 /// `souk dlq`: lists a role's dead letters and re-injects chosen ones into the topic they came from,
 /// in one transaction, stamped with where they were, keeping their ids (so a redriven record that
 /// was applied after all is dropped by the role as a duplicate, and redriving twice changes nothing).
@@ -73,7 +94,6 @@ public struct DeadLetterTool: Sendable {
         for letter in letters where letter.sourceTopic == nil {
             throw OperatorError.invalid("dead letter \(letter.id) does not say where it came from")
         }
-        let admin = try KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
         // The local broker can acknowledge a commit it never completes (see the README); the records
         // must be readable before the redrive counts as done. A new producer under the same
         // transactional id aborts what was left open, and the records are written again: they keep
@@ -95,12 +115,7 @@ public struct DeadLetterTool: Sendable {
                 return written
             }
             try await producer.close()
-            let deadline = ContinuousClock.now + .seconds(5)
-            while ContinuousClock.now < deadline {
-                let ends = try await admin.endOffsets(Array(written.keys))
-                if written.allSatisfy({ (ends[$0.key] ?? 0) > $0.value }) { return }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            if try await readable(written, within: .seconds(5)) { return }
             logger.warning("redriven records are not readable yet; writing them again", metadata: ["attempt": "\(attempt)"])
         }
         throw OperatorError.invalid("the broker did not make the redriven records readable; run the redrive again (it is idempotent)")
