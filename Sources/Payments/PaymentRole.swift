@@ -148,9 +148,7 @@ public struct PaymentRole: StreamRole {
     }
 
     private func reject(_ context: HandlerContext, _ type: String, _ paymentId: String, _ reason: String, _ field: String, _ replyTo: ReplyAddress?) -> HandlerResult<PaymentState> {
-        // Encoding a CommandRejected cannot fail: it is strings only.
-        let message = try! outputs.rejection(commandId: context.record.id, commandType: type, aggregateId: paymentId, reason: reason, field: field)
-        return HandlerResult(outputs: [message] + (replyTo.map { [$0.copy(of: message)] } ?? []))
+        outputs.rejected(commandId: context.record.id, commandType: type, aggregateId: paymentId, reason: reason, field: field, copyTo: replyTo)
     }
 }
 

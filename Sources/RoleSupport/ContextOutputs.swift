@@ -31,6 +31,20 @@ public struct ContextOutputs: Sendable {
         HandlerResult(outputs: [try! rejection(commandId: commandId, commandType: commandType, aggregateId: aggregateId, reason: reason, field: field)])
     }
 
+    /// A rejection, and a copy for whoever asked to hear the answers (see `ReplyAddress`).
+    public func rejected<State>(
+        commandId: String,
+        commandType: String,
+        aggregateId: String,
+        reason: String,
+        field: String?,
+        copyTo address: ReplyAddress?
+    ) -> HandlerResult<State> {
+        // Encoding a CommandRejected cannot fail: it is strings only.
+        let message = try! rejection(commandId: commandId, commandType: commandType, aggregateId: aggregateId, reason: reason, field: field)
+        return HandlerResult(outputs: [message] + (address.map { [$0.copy(of: message)] } ?? []))
+    }
+
     /// A role-internal message (a claim, a lookup) on one of its repartition topics.
     public func internalMessage(_ topic: String, key: String, type: String, _ message: some Encodable) throws -> OutboundMessage {
         OutboundMessage(topic: topic, key: key, type: type, value: Array(try JSONEncoder.souk.encode(message)))

@@ -100,9 +100,7 @@ public struct ShippingRole: StreamRole {
     private var outputs: ContextOutputs { ContextOutputs(eventsTopic: topics.events) }
 
     private func reject(_ context: HandlerContext, _ type: String, _ shipmentId: String, _ reason: String, _ field: String, _ replyTo: ReplyAddress?) -> HandlerResult<ShipmentState> {
-        // Encoding a CommandRejected cannot fail: it is strings only.
-        let message = try! outputs.rejection(commandId: context.record.id, commandType: type, aggregateId: shipmentId, reason: reason, field: field)
-        return HandlerResult(outputs: [message] + (replyTo.map { [$0.copy(of: message)] } ?? []))
+        outputs.rejected(commandId: context.record.id, commandType: type, aggregateId: shipmentId, reason: reason, field: field, copyTo: replyTo)
     }
 }
 
