@@ -10,13 +10,6 @@ public final class KafkaConsumerGroupMetadata: @unchecked Sendable {
         self.pointer = pointer
     }
 
-    /// Metadata naming only the group, without generation or member id: offsets committed with it are
-    /// not fenced by group generation (the transactional id still fences producers). For brokers that
-    /// mishandle the member-level check.
-    public init(groupID: String) {
-        pointer = rd_kafka_consumer_group_metadata_new(groupID)
-    }
-
     func withPointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
         try withExtendedLifetime(self) { try body(pointer) }
     }

@@ -45,7 +45,6 @@ public final class StreamWorker<Role: StreamRole>: Service {
         let admin = try KafkaAdminClient(bootstrapServers: configuration.bootstrapServers, logger: logger)
         if configuration.createTopics { try await ensureTopics(admin) }
         var output = try await makeOutput()
-        var lostCommits = 0
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: configuration.bootstrapServers,
@@ -70,17 +69,14 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 guard !records.isEmpty else { continue }
                 let committed: Bool
                 switch try await runBatch(records, store: &owned.store, consumer: consumer, output: output) {
-                case .committed: committed = true
                 case .aborted: committed = false
                 case .lost:
                     // A fresh producer with the same transactional id makes the coordinator abort what it
-                    // still holds open, so that readers are not stuck behind it. Offsets that keep getting
-                    // lost were seen to come from the broker rejecting the member's generation silently;
-                    // from the second loss on, commits name the group only.
+                    // still holds open, so that readers are not stuck behind it.
                     await output.close()
-                    lostCommits += 1
-                    output = try await makeOutput(groupOnlyOffsets: lostCommits >= 2)
+                    output = try await makeOutput()
                     committed = false
+                case .committed: committed = true
                 }
                 if committed, let snapshotter {
                     try await snapshotter.snapshotDue(owned.store, partitions: Set(records.map(\.partition)), worker: self)
@@ -274,7 +270,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         ])
     }
 
-    private func makeOutput(groupOnlyOffsets: Bool = false) async throws -> WorkerOutput {
+    private func makeOutput() async throws -> WorkerOutput {
         let producerConfiguration = KafkaProducerConfiguration(
             bootstrapServers: configuration.bootstrapServers,
             clientID: configuration.transactionalID(role: role.name),
@@ -287,11 +283,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 logger: logger
             )
             try await retryingRetriable { try await producer.initTransactions() }
-            if groupOnlyOffsets {
-                logger.warning("committing offsets by group id only from now on")
-                return .transactional(producer, groupOnly: configuration.groupID(role: role.name))
-            }
-            return .transactional(producer, groupOnly: nil)
+            return .transactional(producer)
         }
         return .atLeastOnce(try KafkaProducer(configuration: producerConfiguration, logger: logger))
     }
@@ -310,14 +302,13 @@ public final class StreamWorker<Role: StreamRole>: Service {
 
 /// Where a worker's batch goes: one transaction, or produce-then-commit without one.
 enum WorkerOutput: Sendable {
-    /// `groupOnly`: commit offsets with metadata naming only this group (see `StreamWorker.run`).
-    case transactional(KafkaTransactionalProducer, groupOnly: String?)
+    case transactional(KafkaTransactionalProducer)
     case atLeastOnce(KafkaProducer)
 
     func write(_ messages: [KafkaProducerMessage], lastOffsets: [KafkaTopicPartition: Int64], consumer: KafkaConsumer) async throws {
         switch self {
-        case .transactional(let producer, let groupOnly):
-            let metadata = try groupOnly.map { KafkaConsumerGroupMetadata(groupID: $0) } ?? consumer.groupMetadata()
+        case .transactional(let producer):
+            let metadata = try consumer.groupMetadata()
             try await producer.withTransaction { txn in
                 for message in messages { try await txn.produce(message) }
                 try await txn.sendOffsets(lastProcessed: lastOffsets, groupMetadata: metadata)
@@ -331,7 +322,7 @@ enum WorkerOutput: Sendable {
 
     func close() async {
         switch self {
-        case .transactional(let producer, _): try? await producer.close(timeout: .seconds(5))
+        case .transactional(let producer): try? await producer.close(timeout: .seconds(5))
         case .atLeastOnce(let producer): try? await producer.close(timeout: .seconds(5))
         }
     }
