@@ -68,7 +68,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 health.progressed(healthName)
                 guard !records.isEmpty else { continue }
                 let committed: Bool
-                switch try await runBatch(records, store: &owned.store, consumer: consumer, output: output) {
+                switch try await runBatch(records, store: &owned.store, carried: &owned.carried, consumer: consumer, output: output) {
                 case .aborted: committed = false
                 case .lost:
                     // A fresh producer with the same transactional id makes the coordinator abort what it
@@ -124,6 +124,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
         var pendingRestore = Set<Int32>()
         /// Ready means: the group gave this worker its (possibly empty) share and its state is restored.
         var joined = false
+        /// Offsets of batches that produced nothing, committed with the next transaction that does: the
+        /// local broker never commits a transaction that only carries offsets.
+        var carried: [KafkaTopicPartition: Int64] = [:]
     }
 
     /// Drops the state of revoked partitions and queues assigned ones for restore.
@@ -142,6 +145,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 // Eager revocation takes everything, even partitions listed only once per topic.
                 let lost = cooperative ? partitions : owned.store.ownedPartitions.union(partitions).union(owned.pendingRestore)
                 for partition in lost { owned.store.drop(partition: partition) }
+                owned.carried = owned.carried.filter { !lost.contains($0.key.partition) }
                 owned.pendingRestore.subtract(lost)
                 revoked.formUnion(lost)
                 logger.info("partitions revoked", metadata: ["kafka.partitions": "\(lost.sorted())"])
@@ -196,14 +200,23 @@ public final class StreamWorker<Role: StreamRole>: Service {
     private func runBatch(
         _ records: [InboundRecord],
         store: inout StateStore<Role.State>,
+        carried: inout [KafkaTopicPartition: Int64],
         consumer: KafkaConsumer,
         output: WorkerOutput
     ) async throws -> BatchResult {
         let started = ContinuousClock.now
         let outcome = try await processor.process(records, store: &store)
         let processed = ContinuousClock.now
+        // Nothing to write (only duplicates, or records that change nothing): no transaction; their
+        // offsets ride along with the next one. Reprocessing them after a crash changes nothing either.
+        if case .transactional = output, outcome.messages.isEmpty {
+            carried.merge(outcome.lastOffsets) { max($0, $1) }
+            metrics.recordBatch(outcome, records: records, duration: .now - started, committed: true)
+            return .committed
+        }
+        let lastOffsets = carried.merging(outcome.lastOffsets) { max($0, $1) }
         do {
-            try await output.write(outcome.messages, lastOffsets: outcome.lastOffsets, consumer: consumer)
+            try await output.write(outcome.messages, lastOffsets: lastOffsets, consumer: consumer)
             if logger.logLevel <= .trace {
                 logger.trace(
                     "batch committed",
@@ -214,13 +227,14 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     ]
                 )
             }
-            if case .transactional = output, configuration.verifyCommits, !(try await commitLanded(consumer, outcome.lastOffsets)) {
+            if case .transactional = output, configuration.verifyCommits, !(try await commitLanded(consumer, lastOffsets)) {
                 outcome.rollBack(&store)
                 metrics.recordBatch(outcome, records: records, duration: .now - started, committed: false)
                 logger.error("a committed transaction did not reach the group's offsets; replacing the producer and reprocessing")
                 try await rewind(consumer, partitions: Array(outcome.lastOffsets.keys))
                 return .lost
             }
+            carried = [:]
             metrics.recordBatch(outcome, records: records, duration: .now - started, committed: true)
             for (partition, offset) in outcome.lastOffsets {
                 if let high = consumer.cachedHighWatermark(partition) { metrics.recordLag(partition, lag: max(0, high - offset - 1)) }
