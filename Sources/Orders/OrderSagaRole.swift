@@ -39,13 +39,12 @@ public struct OrderSagaRole: StreamRole {
         case updateStatus(UpdateOrderStatus)
         case cancel(CancelOrder)
         /// An answer from another context, as the saga's input (or `nil`: only worth a note).
-        case answer(orderId: String, OrderSaga.Input?, note: String?)
+        case answer(OrderSaga.Input?, note: String?)
     }
 
     public func decode(_ record: InboundRecord) throws -> Input {
         guard let type = record.type else { throw PoisonMessage("missing ce_type header") }
         let bytes = record.value ?? []
-        let orderId = record.stateKey
         switch type {
         case CreateOrder.typeName: return .create(try ContractCodec.decode(CreateOrder.self, bytes))
         case UpdateOrderStatus.typeName: return .updateStatus(try ContractCodec.decode(UpdateOrderStatus.self, bytes))
@@ -53,38 +52,38 @@ public struct OrderSagaRole: StreamRole {
         case StockAnswer.type:
             let answer = try StockAnswer.decode(record)
             switch answer.outcome {
-            case .reserved: return .answer(orderId: orderId, .reserved(sku: answer.sku), note: nil)
-            case .refused: return .answer(orderId: orderId, .reservationRefused(sku: answer.sku, reason: answer.reason ?? "refused"), note: nil)
-            case .expired: return .answer(orderId: orderId, .reservationExpired(sku: answer.sku), note: nil)
-            case .confirmed: return .answer(orderId: orderId, .stockConfirmed(sku: answer.sku), note: "sold \(answer.quantity) × \(answer.sku)")
-            case .released: return .answer(orderId: orderId, nil, note: "released \(answer.quantity) × \(answer.sku)")
-            case .returned: return .answer(orderId: orderId, nil, note: "returned \(answer.quantity) × \(answer.sku) to stock")
+            case .reserved: return .answer(.reserved(sku: answer.sku), note: nil)
+            case .refused: return .answer(.reservationRefused(sku: answer.sku, reason: answer.reason ?? "refused"), note: nil)
+            case .expired: return .answer(.reservationExpired(sku: answer.sku), note: nil)
+            case .confirmed: return .answer(.stockConfirmed(sku: answer.sku), note: "sold \(answer.quantity) × \(answer.sku)")
+            case .released: return .answer(nil, note: "released \(answer.quantity) × \(answer.sku)")
+            case .returned: return .answer(nil, note: "returned \(answer.quantity) × \(answer.sku) to stock")
             }
         case PaymentProcessed.typeName:
             let event = try ContractCodec.decode(PaymentProcessed.self, bytes)
-            return .answer(orderId: orderId, event.isCaptured ? .paymentProcessed : nil, note: event.isCaptured ? nil : "payment authorized")
+            return .answer(event.isCaptured ? .paymentProcessed : nil, note: event.isCaptured ? nil : "payment authorized")
         case PaymentFailed.typeName:
-            return .answer(orderId: orderId, .paymentFailed(reason: try ContractCodec.decode(PaymentFailed.self, bytes).reason), note: nil)
+            return .answer(.paymentFailed(reason: try ContractCodec.decode(PaymentFailed.self, bytes).reason), note: nil)
         case RefundCompleted.typeName:
             let event = try ContractCodec.decode(RefundCompleted.self, bytes)
-            return .answer(orderId: orderId, nil, note: "refunded \(event.amount.amountMinor) \(event.amount.currency)")
+            return .answer(nil, note: "refunded \(event.amount.amountMinor) \(event.amount.currency)")
         case ShipmentCreated.typeName:
-            return .answer(orderId: orderId, .shipmentCreated(shipmentId: try ContractCodec.decode(ShipmentCreated.self, bytes).shipmentId), note: nil)
+            return .answer(.shipmentCreated(shipmentId: try ContractCodec.decode(ShipmentCreated.self, bytes).shipmentId), note: nil)
         case CarrierAssigned.typeName:
             let event = try ContractCodec.decode(CarrierAssigned.self, bytes)
-            return .answer(orderId: orderId, nil, note: "carrier \(event.carrier) (\(event.service))")
+            return .answer(nil, note: "carrier \(event.carrier) (\(event.service))")
         case ShipmentStatusUpdated.typeName:
             let event = try ContractCodec.decode(ShipmentStatusUpdated.self, bytes)
-            if event.status == ShipmentStatus.pickedUp.rawValue { return .answer(orderId: orderId, .shipmentDispatched, note: nil) }
-            return .answer(orderId: orderId, nil, note: "shipment \(event.status.replacingOccurrences(of: "_", with: " "))")
+            if event.status == ShipmentStatus.pickedUp.rawValue { return .answer(.shipmentDispatched, note: nil) }
+            return .answer(nil, note: "shipment \(event.status.replacingOccurrences(of: "_", with: " "))")
         case DeliveryCompleted.typeName:
-            return .answer(orderId: orderId, .deliveryCompleted, note: nil)
+            return .answer(.deliveryCompleted, note: nil)
         case DeadlineReached.type:
-            return .answer(orderId: orderId, .tick, note: nil)
+            return .answer(.tick, note: nil)
         case CommandRejected.typeName:
             let event = try ContractCodec.decode(CommandRejected.self, bytes)
             let command = event.commandType.split(separator: ".").dropLast().last.map(String.init) ?? event.commandType
-            return .answer(orderId: orderId, nil, note: "\(command) rejected: \(event.reason)")
+            return .answer(nil, note: "\(command) rejected: \(event.reason)")
         default:
             throw PoisonMessage("the order saga does not handle \(type)")
         }
@@ -142,7 +141,7 @@ public struct OrderSagaRole: StreamRole {
                 )
             }
 
-        case .answer(_, let sagaInput, let note):
+        case .answer(let sagaInput, let note):
             guard var state else { return HandlerResult() }  // an answer for an order this saga never had
             if let note { state.saga.note(note, at: now) }
             guard let sagaInput else { return HandlerResult(state: .set(state)) }

@@ -62,7 +62,7 @@ public struct PaymentRole: StreamRole {
                 state.status = "failed"
                 state.failure = error.description
                 let event = PaymentFailed(paymentId: command.paymentId, orderId: command.orderId, reason: error.description, failedAt: now)
-                return HandlerResult(state: .set(state), outputs: try emit(event, replyTo: state.replyTo))
+                return HandlerResult(state: .set(state), outputs: try outputs.event(event, copyTo: state.replyTo))
             }
             state.charge = authorization.reference
             var ledger = PaymentLedger(authorized: command.amount)
@@ -76,7 +76,7 @@ public struct PaymentRole: StreamRole {
                 paymentId: command.paymentId, orderId: command.orderId, amount: command.amount, provider: provider.name,
                 providerReference: authorization.reference, processedAt: now, status: ledger.status == .captured ? "captured" : "authorized"
             )
-            return HandlerResult(state: .set(state), outputs: try emit(event, replyTo: state.replyTo))
+            return HandlerResult(state: .set(state), outputs: try outputs.event(event, copyTo: state.replyTo))
 
         case .capture(let command):
             guard var state, var ledger = state.ledger, let charge = state.charge else {
@@ -95,7 +95,7 @@ public struct PaymentRole: StreamRole {
                 paymentId: command.paymentId, orderId: state.orderId, amount: amount, provider: provider.name, providerReference: charge,
                 processedAt: now, status: "captured"
             )
-            return HandlerResult(state: .set(state), outputs: try emit(event, replyTo: state.replyTo))
+            return HandlerResult(state: .set(state), outputs: try outputs.event(event, copyTo: state.replyTo))
 
         case .refund(let command):
             guard var state, var ledger = state.ledger, let charge = state.charge else {
@@ -126,7 +126,7 @@ public struct PaymentRole: StreamRole {
                 paymentId: command.paymentId, refundId: command.refundId, orderId: state.orderId, amount: refund.amount, providerReference: refund.reference,
                 completedAt: now
             )
-            return HandlerResult(state: .set(state), outputs: try emit(initiated, replyTo: nil) + emit(completed, replyTo: replyTo))
+            return HandlerResult(state: .set(state), outputs: [try outputs.event(initiated)] + (try outputs.event(completed, copyTo: replyTo)))
         }
     }
 
@@ -142,10 +142,6 @@ public struct PaymentRole: StreamRole {
 
     private var outputs: ContextOutputs { ContextOutputs(eventsTopic: topics.events) }
 
-    private func emit<Event: TopicMessage>(_ event: Event, replyTo: ReplyAddress?) throws -> [OutboundMessage] {
-        let message = try outputs.event(event)
-        return [message] + (replyTo.map { [$0.copy(of: message)] } ?? [])
-    }
 
     private func reject(_ context: HandlerContext, _ type: String, _ paymentId: String, _ reason: String, _ field: String, _ replyTo: ReplyAddress?) -> HandlerResult<PaymentState> {
         outputs.rejected(commandId: context.record.id, commandType: type, aggregateId: paymentId, reason: reason, field: field, copyTo: replyTo)

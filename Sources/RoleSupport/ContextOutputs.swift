@@ -15,6 +15,12 @@ public struct ContextOutputs: Sendable {
         OutboundMessage(topic: eventsTopic, key: event.key, type: Event.typeName, value: try event.encoded())
     }
 
+    /// An event, and a copy for whoever asked to hear the answers (see `ReplyAddress`).
+    public func event<Event: TopicMessage>(_ event: Event, copyTo address: ReplyAddress?) throws -> [OutboundMessage] {
+        let message = try self.event(event)
+        return [message] + (address.map { [$0.copy(of: message)] } ?? [])
+    }
+
     public func rejection(commandId: String, commandType: String, aggregateId: String, reason: String, field: String?) throws -> OutboundMessage {
         try event(CommandRejected(commandId: commandId, commandType: commandType, aggregateId: aggregateId, reason: reason, field: field))
     }

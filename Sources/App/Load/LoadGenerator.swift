@@ -116,7 +116,7 @@ public struct LoadGenerator: Sendable {
                 paymentToken: declined ? "tok_decline_load" : "tok_visa"
             )
             tracker.placed(order)
-            try await send(producer, order, to: Topics.orderCommands, wait: false)
+            try await send(producer, order, to: Topics.orderCommands)
             if index % 100 == 99 { try await producer.flush() }
         }
         try await producer.flush()
@@ -175,7 +175,7 @@ public struct LoadGenerator: Sendable {
                 // The carrier picks up, carries and delivers each assigned parcel.
                 if type == CarrierAssigned.typeName, tracker.firstSight(id), let event = try? CarrierAssigned.decode(value) {
                     for status in ["picked_up", "in_transit", "delivered"] {
-                        try await send(producer, UpdateShipmentStatus(shipmentId: event.shipmentId, status: status, location: "load"), to: Topics.shippingCommands, wait: false)
+                        try await send(producer, UpdateShipmentStatus(shipmentId: event.shipmentId, status: status, location: "load"), to: Topics.shippingCommands)
                     }
                     continue
                 }
@@ -184,7 +184,7 @@ public struct LoadGenerator: Sendable {
         }
     }
 
-    private func send<Message: TopicMessage>(_ producer: KafkaProducer, _ message: Message, to topic: String, wait: Bool = false) async throws {
+    private func send<Message: TopicMessage>(_ producer: KafkaProducer, _ message: Message, to topic: String) async throws {
         let record = KafkaProducerMessage(
             topic: topic, key: Array(message.key.utf8), value: try message.encoded(),
             headers: [
@@ -192,7 +192,7 @@ public struct LoadGenerator: Sendable {
                 KafkaHeader(key: CloudEventHeader.source, string: "souk/load"),
             ]
         )
-        if wait { _ = try await producer.send(record) } else { try await producer.produce(record) }
+        try await producer.produce(record)
     }
 
     private func waitUntil(_ what: String, timeout: Duration, _ condition: () -> Bool) async throws {
