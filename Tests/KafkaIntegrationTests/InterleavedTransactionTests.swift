@@ -2,7 +2,7 @@ import Kafka
 import Testing
 import TestSupport
 
-/// Probe: transactions of several producers interleaved on one partition, with non-transactional
+/// Transactions of several producers interleaved on one partition, with non-transactional
 /// records between them. A read_committed reader must see every committed record.
 @Suite(.serialized) struct InterleavedTransactionTests {
     let stack: TestStack
@@ -32,26 +32,26 @@ import TestSupport
         var expected = 0
         switch scenario {
         case "AB-commit-A-first", "AB-commit-B-first":
-            try a.beginTransaction(); try await a.send(record("a1"))
-            try b.beginTransaction(); try await b.send(record("b1"))
-            try await a.send(record("a2"))
+            try a.beginTransaction(); _ = try await a.send(record("a1"))
+            try b.beginTransaction(); _ = try await b.send(record("b1"))
+            _ = try await a.send(record("a2"))
             if scenario == "AB-commit-A-first" { try await a.commitTransaction(); try await b.commitTransaction() } else { try await b.commitTransaction(); try await a.commitTransaction() }
             expected = 3
         case "A-plain-A":
-            try a.beginTransaction(); try await a.send(record("a1"))
+            try a.beginTransaction(); _ = try await a.send(record("a1"))
             _ = try await plain.send(record("p1"))
-            try await a.send(record("a2"))
+            _ = try await a.send(record("a2"))
             try await a.commitTransaction()
             expected = 3
         default:
-            try a.beginTransaction(); try await a.send(record("a1"))
-            try b.beginTransaction(); try await b.send(record("b1"))
+            try a.beginTransaction(); _ = try await a.send(record("a1"))
+            try b.beginTransaction(); _ = try await b.send(record("b1"))
             try await a.abortTransaction()
             try await b.commitTransaction()
             expected = 1
         }
         let after = try await producer(uniqueName("c"))
-        try after.beginTransaction(); try await after.send(record("c1")); try await after.commitTransaction()
+        try after.beginTransaction(); _ = try await after.send(record("c1")); try await after.commitTransaction()
         let count = try await committedCount(topic)
         #expect(count >= expected + 1, "\(scenario): read \(count)")
     }
