@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import Orders
 import Streams
 
 /// `souk saga ORDER_ID`: the order's timeline across every topic it touched — commands, events,
@@ -74,33 +75,23 @@ public struct SagaTimeline: Sendable {
     public func assemble(orderId: String, _ records: [KafkaConsumerMessage]) -> Timeline {
         var seen = Set<String>()
         var steps: [Step] = []
-        var state: [String: Any]?
+        var state: OrderState?
         for message in records.sorted(by: { ($0.timestampMilliseconds ?? 0, $0.topic, $0.offset) < ($1.timestampMilliseconds ?? 0, $1.topic, $1.offset) }) {
             if message.topic == topics.sagaChangelog {
-                if let value = message.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] { state = object["state"] as? [String: Any] }
+                // The saga's own record: what it is and what it waits for, as the saga itself says.
+                if let value = message.value, let stored = try? JSONDecoder.souk.decode(StoredState<OrderState>.self, from: Data(value)) { state = stored.state }
                 continue
             }
             let id = message.headers.string(CloudEventHeader.id) ?? "\(message.topic):\(message.partition):\(message.offset)"
             guard seen.insert(id).inserted else { continue }
             if let step = step(message) { steps.append(step) }
         }
-        let saga = state?["saga"] as? [String: Any]
-        let status = saga?["status"] as? String
-        let terminal = ["fulfilled", "cancelled", "failed"].contains(status ?? "")
+        let saga = state?.saga
+        let running = saga.map { !$0.status.isTerminal } ?? false
         return Timeline(
-            orderId: orderId, steps: steps, status: status, waitingFor: terminal ? nil : Self.waitingFor(saga), deadline: terminal ? nil : saga?["deadline"] as? String,
-            endReason: saga?["endReason"] as? String
+            orderId: orderId, steps: steps, status: saga?.status.rawValue, waitingFor: saga?.waitingFor, deadline: running ? saga?.deadline.rfc3339 : nil,
+            endReason: saga?.endReason
         )
-    }
-
-    static func waitingFor(_ saga: [String: Any]?) -> String? {
-        guard let saga, let status = saga["status"] as? String else { return nil }
-        switch status {
-        case "reserving": return "stock reservations"
-        case "awaiting_payment": return "payment"
-        case "shipping": return (saga["dispatched"] as? Bool) == true ? "delivery" : "the shipment to be dispatched"
-        default: return nil
-        }
     }
 
     func step(_ message: KafkaConsumerMessage) -> Step? {
