@@ -111,16 +111,19 @@ extension KafkaAdminClient {
     }
 
     /// The offsets `alterGroupOffsets` would set, without setting them.
+    /// - Parameter knownEnds: end offsets the caller already fetched (saves another fetch probe).
     public func resolveOffsets(
         _ target: KafkaOffsetTarget,
-        for partitions: [KafkaTopicPartition]
+        for partitions: [KafkaTopicPartition],
+        knownEnds: [KafkaTopicPartition: Int64]? = nil
     ) async throws -> [KafkaTopicPartition: Int64] {
         var resolved: [KafkaTopicPartition: Int64] = [:]
         switch target {
         case .timestamp(let milliseconds):
             resolved = try await offsets(forTimestamp: milliseconds, in: partitions)
         default:
-            let ends = try await endOffsets(partitions)
+            let ends: [KafkaTopicPartition: Int64]
+            if let knownEnds { ends = knownEnds } else { ends = try await endOffsets(partitions) }
             for partition in partitions {
                 let low = try await watermarks(partition).low
                 let high = ends[partition] ?? 0

@@ -142,6 +142,13 @@ extension ReadModelQueries {
             """,
             parameters
         ).records
+        // One query for the refunds of every payment on the page, not one per payment.
+        let ids = rows.compactMap { $0["payment_id"] ?? nil }
+        let refundRows = ids.isEmpty ? [] : try await database.query(
+            "SELECT \(Self.refundColumns) FROM refunds WHERE payment_id = ANY($1::text[]) ORDER BY payment_id, refund_id",
+            ["{" + ids.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"]
+        ).records
+        let refundsByPayment = Dictionary(grouping: refundRows.compactMap(Self.refund), by: \.paymentId)
         var views: [PaymentView] = []
         for row in rows {
             guard let id = row["payment_id"] ?? nil, let order = row["order_id"] ?? nil, let status = row["status"] ?? nil,
@@ -149,11 +156,10 @@ extension ReadModelQueries {
             else { continue }
             let currency = (row["currency"] ?? nil) ?? ""
             func money(_ column: String) -> Money? { (row[column] ?? nil).flatMap(Int.init).map { Money($0, currency) } }
-            let refunds = try await database.query("SELECT \(Self.refundColumns) FROM refunds WHERE payment_id = $1 ORDER BY refund_id", [id]).records
             views.append(PaymentView(
                 paymentId: id, orderId: order, status: status, amount: money("amount_minor"), captured: money("captured_minor"),
                 refunded: money("refunded_minor"), provider: row["provider"] ?? nil, providerReference: row["provider_reference"] ?? nil,
-                reason: row["reason"] ?? nil, refunds: refunds.compactMap(Self.refund), updatedAt: updated
+                reason: row["reason"] ?? nil, refunds: refundsByPayment[id] ?? [], updatedAt: updated
             ))
         }
         return views

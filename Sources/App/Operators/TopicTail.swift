@@ -67,14 +67,16 @@ public struct TopicTail: Sendable {
             guard let description = try await admin.describeTopic(topic) else { throw OperatorError.unknownTopic(topic) }
             partitions += (0..<description.partitions).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
         }
+        // Without --follow the end is needed anyway: fetched once, it also resolves the start.
+        let ends = follow ? [:] : try await admin.endOffsets(partitions)
+        let known = follow ? nil : ends
         let starts: [KafkaTopicPartition: Int64] =
             switch start {
-            case .earliest: try await admin.resolveOffsets(.earliest, for: partitions)
-            case .latest: try await admin.resolveOffsets(.latest, for: partitions)
-            case .offset(let offset): try await admin.resolveOffsets(.offset(offset), for: partitions)
+            case .earliest: try await admin.resolveOffsets(.earliest, for: partitions, knownEnds: known)
+            case .latest: try await admin.resolveOffsets(.latest, for: partitions, knownEnds: known)
+            case .offset(let offset): try await admin.resolveOffsets(.offset(offset), for: partitions, knownEnds: known)
             case .time(let date): try await admin.resolveOffsets(.timestamp(milliseconds: Int64(date.timeIntervalSince1970 * 1000)), for: partitions)
             }
-        let ends = follow ? [:] : try await admin.endOffsets(partitions)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: bootstrapServers, groupID: "souk-tail-\(UUID().uuidString)",
