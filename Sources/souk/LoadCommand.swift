@@ -36,10 +36,7 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-        let environment = try SoukEnvironment.load()
-        var logger = Logger(label: "souk.load")
-        logger.logLevel = environment["SOUK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let (environment, logger) = try OperatorContext.load(label: "souk.load", defaultLevel: .info)
         let options = LoadGenerator.Options(
             orders: orders, rate: rate, skus: skus, stock: stock, declineRate: declineRate, timeout: .seconds(timeout),
             ledger: ledger.map { URL(fileURLWithPath: $0) }

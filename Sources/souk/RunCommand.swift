@@ -28,10 +28,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-        let environment = try SoukEnvironment.load()
-        var logger = Logger(label: "souk")
-        logger.logLevel = environment["SOUK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let (environment, logger) = try OperatorContext.load(label: "souk", defaultLevel: .info)
         let runner = RoleRunner(
             roles: all ? RoleRegistry.names : roles,
             instance: instance,

@@ -48,11 +48,13 @@ struct TailCommand: AsyncParsableCommand {
 
 /// What every operator command needs: the environment, a quiet logger, and exits scripts can rely on.
 enum OperatorContext {
-    static func load() throws -> (SoukEnvironment, Logger) {
+    /// Logging to stderr at `SOUK_LOG_LEVEL` (else `defaultLevel`), and the environment: what every
+    /// `souk` command starts with.
+    static func load(label: String = "souk.ops", defaultLevel: Logger.Level = .error) throws -> (SoukEnvironment, Logger) {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         let environment = try SoukEnvironment.load()
-        var logger = Logger(label: "souk.ops")
-        logger.logLevel = environment["SOUK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
+        var logger = Logger(label: label)
+        logger.logLevel = environment["SOUK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
         return (environment, logger)
     }
 
