@@ -33,6 +33,9 @@ public struct StreamConfiguration: Sendable {
     /// Whether each commit is checked to have reached the group's offsets. The local broker was seen to
     /// acknowledge a transaction's commit and then neither apply its offsets nor end it, leaving every
     /// reader of its partitions stuck; a worker that notices replaces its producer and reprocesses.
+    /// The grace is long because the same broker delays a transaction's offsets while another
+    /// producer's transaction is open on a partition it touches: giving up too early aborts work that
+    /// would have landed, and two workers doing that to each other never finish.
     public var verifyCommits: Bool
     public var commitVerificationTimeout: Duration
 
@@ -54,7 +57,7 @@ public struct StreamConfiguration: Sendable {
         snapshotInterval: Duration = .seconds(60),
         leaveGroupOnClose: Bool = true,
         verifyCommits: Bool = true,
-        commitVerificationTimeout: Duration = .seconds(3)
+        commitVerificationTimeout: Duration = .seconds(10)
     ) {
         self.bootstrapServers = bootstrapServers
         self.timings = timings
