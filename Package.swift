@@ -20,6 +20,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        // JWT verification (HS256 secrets, RS256/ES256 keys from a JWKS) and SHA-256 for idempotency keys.
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -89,6 +93,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
+                "API",
                 "Inventory",
                 "Orders",
                 "Payments",
@@ -111,12 +116,26 @@ let package = Package(
             ]
         ),
         .target(
+            name: "API",
+            dependencies: [
+                "Commerce", "Contracts", "Kafka", "Postgres", "Projections", "Redis", "Streams",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "TestSupport",
             dependencies: ["App", "Kafka", "Streams", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "souk",
             dependencies: [
+                "API",
                 "App",
                 "Contracts",
                 "Kafka",
@@ -163,6 +182,20 @@ let package = Package(
             dependencies: ["App", "Kafka", "Streams", "Counting", "Postgres", "Projections", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "StreamsIntegrationTests", dependencies: ["Streams", "Counting", "TestSupport"]),
+        .testTarget(
+            name: "APITests",
+            dependencies: [
+                "API", "Contracts", "Kafka", "Postgres", "Projections", "Redis", "Streams", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "APIEndToEndTests",
+            dependencies: ["API", "App", "Contracts", "Kafka", "TestSupport", .product(name: "JWTKit", package: "jwt-kit")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import API
 import Carts
 import Catalog
 import Commerce
@@ -11,6 +12,7 @@ import Logging
 import Orders
 import Payments
 import Projections
+import Prometheus
 import ServiceLifecycle
 import Shipping
 import Streams
@@ -23,6 +25,8 @@ public enum RoleRegistry {
         public var environment: SoukEnvironment
         public var logger: Logger
         public var health: WorkerHealth
+        /// The process's metrics, for roles that serve `/metrics` themselves (the API).
+        public var metrics: PrometheusCollectorRegistry
     }
 
     /// Builds one role's worker, creating the topics that only that role uses.
@@ -76,6 +80,23 @@ public enum RoleRegistry {
                 health: context.health
             )
         },
+        "api": { context in
+            // The HTTP API: commands in, queries out, on its own port (SOUK_API_PORT, default 8000).
+            let registry = context.metrics
+            return APIService(
+                configuration: try APIConfiguration(environment: context.environment, logger: context.logger),
+                bootstrapServers: context.configuration.bootstrapServers,
+                postgresURL: try context.environment.require("POSTGRES_URL"),
+                redisURL: context.environment["REDIS_URL"],
+                health: context.health,
+                metrics: {
+                    var buffer: [UInt8] = []
+                    registry.emit(into: &buffer)
+                    return buffer
+                },
+                logger: context.logger
+            )
+        },
         "counter": { context in
             let configuration = context.configuration, logger = context.logger, health = context.health
             // The diagnostic counting role on its own topics: a quick end-to-end check of a deployment.
@@ -107,7 +128,7 @@ public struct RoleRunner: Sendable {
     }
 
     public func run(environment: SoukEnvironment, logger: Logger) async throws {
-        try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health in
+        try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health, metrics in
             var services: [any Service] = []
             for name in roles {
                 guard let factory = RoleRegistry.roles[name] else {
@@ -120,7 +141,9 @@ public struct RoleRunner: Sendable {
                     stateDirectory: stateDirectory,
                     leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
                 )
-                services.append(try await factory(.init(configuration: configuration, environment: environment, logger: logger, health: health)))
+                services.append(
+                    try await factory(.init(configuration: configuration, environment: environment, logger: logger, health: health, metrics: metrics))
+                )
             }
             return services
         }
@@ -134,11 +157,11 @@ public enum WorkerProcess {
     public static func serve(
         httpPort: Int,
         logger: Logger,
-        _ make: (WorkerHealth) async throws -> [any Service]
+        _ make: (WorkerHealth, PrometheusCollectorRegistry) async throws -> [any Service]
     ) async throws {
         let registry = SoukMetrics.bootstrap()
         let health = WorkerHealth()
-        var services = try await make(health).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        var services = try await make(health, registry).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if httpPort > 0 {
             services.append(.init(service: ObservabilityServer.make(port: httpPort, health: health, registry: registry, logger: logger)))
         }

@@ -113,13 +113,17 @@ public struct CartRole: StreamRole {
 
         // MARK: Carts
         case .create(let command):
+            if let customer = context.record.actingCustomer, customer != command.customerId {
+                return reject(commandId, command, "a customer may create carts only for itself", field: "/customerId")
+            }
             if state.cart != nil { return reject(commandId, command, "cart \(command.cartId) already exists", field: "/cartId") }
             state.cart = Cart(cartId: command.cartId, customerId: command.customerId, currency: command.currency)
             let event = CartCreated(cartId: command.cartId, customerId: command.customerId, currency: command.currency, createdAt: context.now)
             return HandlerResult(state: .set(state), outputs: [try emit(event)])
 
         case .add(let command):
-            guard state.cart != nil else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
+            guard let cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
+            if let refusal = refusal(cart, command, context) { return refusal }
             let request = PriceRequest(cartId: command.cartId, productId: command.productId, quantity: command.quantity, commandId: commandId)
             return HandlerResult(outputs: [try internalMessage(topics.priceRequests, key: command.productId, PriceRequest.type, request)])
 
@@ -143,6 +147,7 @@ public struct CartRole: StreamRole {
 
         case .remove(let command):
             guard var cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
+            if let refusal = refusal(cart, command, context) { return refusal }
             guard cart.setQuantity(0, of: command.productId) else {
                 return reject(commandId, command, "product \(command.productId) is not in the cart", field: "/productId")
             }
@@ -152,6 +157,7 @@ public struct CartRole: StreamRole {
 
         case .quantity(let command):
             guard var cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
+            if let refusal = refusal(cart, command, context) { return refusal }
             guard cart.setQuantity(command.quantity, of: command.productId) else {
                 return reject(commandId, command, "product \(command.productId) is not in the cart", field: "/productId")
             }
@@ -165,6 +171,7 @@ public struct CartRole: StreamRole {
 
         case .applyCoupon(let command):
             guard let cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
+            if let refusal = refusal(cart, command, context) { return refusal }
             if let applied = cart.coupon {
                 return reject(commandId, command, "coupon \(applied.code) is already applied", field: "/couponCode")
             }
@@ -183,6 +190,12 @@ public struct CartRole: StreamRole {
             let event = CouponApplied(cartId: cart.cartId, couponCode: coupon.code, discount: totals.discount, totals: totals)
             return HandlerResult(state: .set(state), outputs: [try emit(event)])
         }
+    }
+
+    /// A customer's command on a cart that is not theirs changes nothing (operators' commands carry no customer).
+    private func refusal<Command: TopicMessage>(_ cart: Cart, _ command: Command, _ context: HandlerContext) -> HandlerResult<CartState>? {
+        guard let customer = context.record.actingCustomer, customer != cart.customerId else { return nil }
+        return reject(context.record.id, command, "cart \(cart.cartId) belongs to another customer", field: "/cartId")
     }
 
     // MARK: - Outputs

@@ -13,12 +13,14 @@ extension Schema {
         return document
     }
 
-    func json(definitions: inout [String: Any]) -> [String: Any] {
+    /// The schema as JSON Schema, its named definitions collected into `definitions` and referenced as
+    /// `referencePrefix + name` (`#/$defs/` in a schema file, `#/components/schemas/` in OpenAPI).
+    public func json(definitions: inout [String: Any], referencePrefix: String = "#/$defs/") -> [String: Any] {
         switch self {
         case .object(let properties, let additional):
             var rendered: [String: Any] = [:]
             for property in properties {
-                var schema = property.schema.json(definitions: &definitions)
+                var schema = property.schema.json(definitions: &definitions, referencePrefix: referencePrefix)
                 if let description = property.description { schema["description"] = description }
                 rendered[property.name] = schema
             }
@@ -42,18 +44,18 @@ extension Schema {
         case .boolean:
             return ["type": "boolean"]
         case .array(let items, let minItems, let maxItems):
-            var result: [String: Any] = ["type": "array", "items": items.json(definitions: &definitions)]
+            var result: [String: Any] = ["type": "array", "items": items.json(definitions: &definitions, referencePrefix: referencePrefix)]
             result["minItems"] = minItems
             result["maxItems"] = maxItems
             return result
         case .dictionary(let values):
-            return ["type": "object", "additionalProperties": values.json(definitions: &definitions)]
+            return ["type": "object", "additionalProperties": values.json(definitions: &definitions, referencePrefix: referencePrefix)]
         case .reference(let name, let schema):
             if definitions[name] == nil {
                 definitions[name] = [:]  // placeholder against recursion
-                definitions[name] = schema.json(definitions: &definitions)
+                definitions[name] = schema.json(definitions: &definitions, referencePrefix: referencePrefix)
             }
-            return ["$ref": "#/$defs/\(name)"]
+            return ["$ref": referencePrefix + name]
         }
     }
 }

@@ -93,6 +93,9 @@ public struct OrderSagaRole: StreamRole {
         let now = context.now
         switch input {
         case .create(let command):
+            if let customer = context.record.actingCustomer, customer != command.customerId {
+                return reject(context, CreateOrder.typeName, command.orderId, "a customer may place orders only for itself", "/customerId")
+            }
             if let state {
                 return reject(context, CreateOrder.typeName, command.orderId, "order \(command.orderId) already exists (\(state.saga.status.rawValue))", "/orderId")
             }
@@ -113,11 +116,17 @@ public struct OrderSagaRole: StreamRole {
 
         case .cancel(let command):
             guard let state else { return reject(context, CancelOrder.typeName, command.orderId, "unknown order \(command.orderId)", "/orderId") }
+            if let customer = context.record.actingCustomer, customer != state.customerId {
+                return reject(context, CancelOrder.typeName, command.orderId, "order \(command.orderId) belongs to another customer", "/orderId")
+            }
             if let refusal = state.saga.canCancel() { return reject(context, CancelOrder.typeName, command.orderId, refusal.description, "/orderId") }
             return try advance(state, .cancel(reason: command.reason ?? "cancelled by the customer"), context)
 
         case .updateStatus(let command):
             guard let state else { return reject(context, UpdateOrderStatus.typeName, command.orderId, "unknown order \(command.orderId)", "/orderId") }
+            if context.record.actingCustomer != nil {
+                return reject(context, UpdateOrderStatus.typeName, command.orderId, "only operators move an order's status", "/status")
+            }
             let saga = state.saga
             if saga.status.isTerminal {
                 return reject(context, UpdateOrderStatus.typeName, command.orderId, OrderSaga.Refusal.alreadyEnded(saga.status).description, "/status")

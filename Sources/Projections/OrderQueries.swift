@@ -146,7 +146,7 @@ extension ReadModelQueries {
         let ids = rows.compactMap { $0["payment_id"] ?? nil }
         let refundRows = ids.isEmpty ? [] : try await database.query(
             "SELECT \(Self.refundColumns) FROM refunds WHERE payment_id = ANY($1::text[]) ORDER BY payment_id, refund_id",
-            ["{" + ids.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"]
+            [Self.textArray(ids)]
         ).records
         let refundsByPayment = Dictionary(grouping: refundRows.compactMap(Self.refund), by: \.paymentId)
         var views: [PaymentView] = []

@@ -157,14 +157,30 @@ public struct ReadModelQueries: Sendable {
     }
 
     public func commandOutcome(_ commandId: String) async throws -> CommandOutcomeView? {
+        try await commandOutcomes([commandId])[commandId]
+    }
+
+    /// The outcomes known for any of `commandIds`, by id, in one query.
+    public func commandOutcomes(_ commandIds: [String]) async throws -> [String: CommandOutcomeView] {
+        guard !commandIds.isEmpty else { return [:] }
         let rows = try await database.query(
-            "SELECT status, event_type, aggregate_id, reason, field FROM command_outcomes WHERE command_id = $1", [commandId]
+            "SELECT command_id, status, event_type, aggregate_id, reason, field FROM command_outcomes WHERE command_id = ANY($1::text[])",
+            [Self.textArray(commandIds)]
         )
-        guard let row = rows.records.first, let status = row["status"] ?? nil, let type = row["event_type"] ?? nil else { return nil }
-        return CommandOutcomeView(
-            commandId: commandId, status: status, eventType: type, aggregateId: row["aggregate_id"] ?? nil, reason: row["reason"] ?? nil,
-            field: row["field"] ?? nil
-        )
+        var outcomes: [String: CommandOutcomeView] = [:]
+        for row in rows.records {
+            guard let id = row["command_id"] ?? nil, let status = row["status"] ?? nil, let type = row["event_type"] ?? nil else { continue }
+            outcomes[id] = CommandOutcomeView(
+                commandId: id, status: status, eventType: type, aggregateId: row["aggregate_id"] ?? nil, reason: row["reason"] ?? nil,
+                field: row["field"] ?? nil
+            )
+        }
+        return outcomes
+    }
+
+    /// A PostgreSQL text[] literal, for `= ANY($1::text[])`.
+    static func textArray(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
     }
 }
 

@@ -155,13 +155,3 @@ public struct ShipmentState: Codable, Sendable, Equatable {
         return outputs + outputs.map(replyTo.copy)
     }
 }
-
-extension CarrierRules {
-    /// The built-in rate card: three domestic carriers and one international one.
-    public static let standard = CarrierRules(rates: [
-        CarrierRate(carrier: "vnpost", service: "standard", countries: ["VN"], maxWeightGrams: 30_000, basePrice: Money(20_000, "VND"), pricePerKilogram: Money(5_000, "VND"), deliveryDays: 4),
-        CarrierRate(carrier: "ghn", service: "express", countries: ["VN"], maxWeightGrams: 5_000, basePrice: Money(25_000, "VND"), pricePerKilogram: Money(2_000, "VND"), deliveryDays: 2),
-        CarrierRate(carrier: "ghtk", service: "economy", countries: ["VN"], maxWeightGrams: 20_000, basePrice: Money(18_000, "VND"), pricePerKilogram: Money(6_000, "VND"), deliveryDays: 5),
-        CarrierRate(carrier: "dhl", service: "international", countries: ["VN", "SG", "TH", "MY", "JP", "DE", "FR", "US"], maxWeightGrams: 70_000, basePrice: Money(300_000, "VND"), pricePerKilogram: Money(50_000, "VND"), deliveryDays: 6),
-    ])
-}

@@ -48,6 +48,13 @@ public struct InboundRecord: Sendable, Equatable {
     public var correlationID: String { headers.string(CloudEventHeader.correlationID) ?? id }
     public var causationID: String? { headers.string(CloudEventHeader.causationID) }
     public var stateKey: String { key ?? "" }
+    /// The `souk_actor` header: who asked for this command, when an API wrote it.
+    public var actor: String? { headers.string(SoukHeader.actor) }
+    /// The customer an end user's command was sent by (`souk_actor: customer:<id>`), else `nil`.
+    public var actingCustomer: String? {
+        guard let actor, actor.hasPrefix("customer:") else { return nil }
+        return String(actor.dropFirst("customer:".count))
+    }
 }
 
 /// Header names of CloudEvents' Kafka binding (binary mode) plus Souk's chain ids.
@@ -60,6 +67,15 @@ public enum CloudEventHeader {
     public static let contentType = "content-type"
     public static let correlationID = "correlation_id"
     public static let causationID = "causation_id"
+}
+
+/// Souk's own headers beside CloudEvents'.
+public enum SoukHeader {
+    /// Who asked for a command: `customer:<id>` for an end user, `system:<name>` for an API key.
+    /// Roles refuse a customer's command on an aggregate that customer does not own.
+    public static let actor = "souk_actor"
+    /// The HTTP request that produced a command (`X-Request-ID`), to follow it from the gateway on.
+    public static let requestID = "souk_request_id"
 }
 
 /// Deterministic message ids.

@@ -48,7 +48,7 @@ struct CounterCommand: AsyncParsableCommand {
             leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
         )
         let role = CountingRole(name: role, inputTopic: input, outputTopic: output)
-        try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health in
+        try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health, _ in
             [StreamWorker(role: role, configuration: configuration, logger: logger, health: health)]
         }
     }

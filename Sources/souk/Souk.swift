@@ -5,6 +5,6 @@ struct Souk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "souk",
         abstract: "Souk: a Kafka-native commerce backend.",
-        subcommands: [RunCommand.self, TopicsCommand.self, LoadCommand.self, TailCommand.self, LagCommand.self, SagaCommand.self, ReplayCommand.self, DlqCommand.self, RebuildCommand.self]
+        subcommands: [RunCommand.self, OpenAPICommand.self, TopicsCommand.self, LoadCommand.self, TailCommand.self, LagCommand.self, SagaCommand.self, ReplayCommand.self, DlqCommand.self, RebuildCommand.self]
     )
 }

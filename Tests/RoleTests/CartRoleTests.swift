@@ -32,6 +32,28 @@ import Testing
         return try #require(outputs.first).decoded(CommandRejected.self)
     }
 
+    static func actor(_ value: String) -> [KafkaHeader] { [KafkaHeader(key: SoukHeader.actor, string: value)] }
+
+    @Test func aCustomerActsOnlyOnItsOwnCarts() async throws {
+        var carts = try await harness()
+        let intruder = Self.actor("customer:u2")
+        let commandsOnC1: [any TopicMessage] = [
+            AddItemToCart(cartId: "c1", productId: "p1", quantity: 1), UpdateQuantity(cartId: "c1", productId: "p1", quantity: 2),
+            RemoveItemFromCart(cartId: "c1", productId: "p1"), ApplyCoupon(cartId: "c1", couponCode: "TEN"),
+        ]
+        for command in commandsOnC1 {
+            let outputs = try await carts.send(topic: commands, key: command.key, type: type(of: command).typeName, value: command.encoded(), headers: intruder)
+            #expect(try rejection(outputs).reason == "cart c1 belongs to another customer")
+        }
+        let foreign = try await carts.send(CreateCart(cartId: "c2", customerId: "u1", currency: "VND"), topic: commands, headers: intruder)
+        #expect(try rejection(foreign).field == "/customerId")
+        // The owner, and an operator's key, still act on the cart.
+        let own = try await carts.send(AddItemToCart(cartId: "c1", productId: "p1", quantity: 1), topic: commands, headers: Self.actor("customer:u1"))
+        #expect(own.map(\.type) == [ItemAdded.typeName])
+        let operator = try await carts.send(UpdateQuantity(cartId: "c1", productId: "p1", quantity: 4), topic: commands, headers: Self.actor("system:ops"))
+        #expect(operator.map(\.type) == [QuantityUpdated.typeName])
+    }
+
     @Test func itemsTakeTheCatalogsCurrentPriceAndTotalsAreExact() async throws {
         var carts = try await harness()
         let first = try await carts.send(AddItemToCart(cartId: "c1", productId: "p1", quantity: 2), topic: commands)

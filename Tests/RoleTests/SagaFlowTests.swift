@@ -127,6 +127,22 @@ import Testing
         #expect(try harness.events(CommandRejected.self).last?.reason == "a shipment cannot move from cancelled to picked_up")
     }
 
+    @Test func onlyTheOrdersCustomerCancelsItAndCustomersDoNotMoveStatuses() async throws {
+        try await order()
+        func send(_ command: some TopicMessage, as actor: String) async throws {
+            try await harness.send(
+                topic: "souk.order.commands.v1", key: command.key, type: type(of: command).typeName, value: try command.encoded(),
+                headers: [KafkaHeader(key: SoukHeader.actor, string: actor)]
+            )
+        }
+        try await send(CancelOrder(orderId: "o1"), as: "customer:c2")
+        try await send(UpdateOrderStatus(orderId: "o1", status: "cancelled"), as: "customer:c1")
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == ["order o1 belongs to another customer", "only operators move an order's status"])
+        #expect(order.status == .shipping)
+        try await send(CancelOrder(orderId: "o1"), as: "customer:c1")
+        #expect(order.status == .cancelled)
+    }
+
     @Test func aDispatchedOrderCannotBeCancelled() async throws {
         try await order()
         try await carrier("picked_up")
