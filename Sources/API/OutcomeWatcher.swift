@@ -40,6 +40,9 @@ public final class OutcomeWatcher: Service, Sendable {
         self.logger = logger
     }
 
+    /// How many requests wait right now.
+    public var waiting: Int { state.withLock { $0.waiters.count } }
+
     /// The outcome, waiting up to `timeout` for it to appear. - Returns: `nil` while still pending.
     public func outcome(of commandID: String, waitingUpTo timeout: Duration) async throws -> CommandOutcomeView? {
         if let outcome = try await backend.queries().commandOutcome(commandID) { return outcome }
