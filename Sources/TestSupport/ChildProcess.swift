@@ -7,13 +7,21 @@ public final class ChildProcess: @unchecked Sendable {
     public let logFile: URL
 
     /// - Parameter executable: a product of this package, found beside the running test bundle.
-    public init(executable: String, arguments: [String], environment: [String: String] = [:], logFile: URL) throws {
+    public convenience init(executable: String, arguments: [String], environment: [String: String] = [:], logFile: URL) throws {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let binary = directory.appendingPathComponent(executable)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw DeadlineExceeded(description: "\(binary.path) is missing: build it with `swift build` before testing")
         }
-        process.executableURL = binary
+        try self.init(program: binary, arguments: arguments, environment: environment, logFile: logFile)
+    }
+
+    /// - Parameter program: any executable, e.g. `/usr/sbin/nginx`.
+    public init(program: URL, arguments: [String], environment: [String: String] = [:], logFile: URL) throws {
+        guard FileManager.default.isExecutableFile(atPath: program.path) else {
+            throw DeadlineExceeded(description: "\(program.path) is missing: run scripts/bootstrap (it installs what the tests need)")
+        }
+        process.executableURL = program
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)

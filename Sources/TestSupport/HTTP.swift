@@ -30,3 +30,29 @@ public func httpGet(_ url: String) async -> (status: Int, body: String)? {
     }
     return (http.statusCode, String(decoding: data, as: UTF8.self))
 }
+
+public struct HTTPAnswer: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: String
+
+    /// A header by name, case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.key.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// One HTTP request; throws when nothing answers.
+public func httpRequest(_ method: String, _ url: String, headers: [String: String] = [:], body: String? = nil, timeout: TimeInterval = 40) async throws -> HTTPAnswer {
+    guard let address = URL(string: url) else { throw DeadlineExceeded(description: "not a URL: \(url)") }
+    var request = URLRequest(url: address)
+    request.httpMethod = method
+    request.timeoutInterval = timeout
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    request.httpBody = body.map { Data($0.utf8) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    guard let http = response as? HTTPURLResponse else { throw DeadlineExceeded(description: "no HTTP response from \(url)") }
+    var fields: [String: String] = [:]
+    for (name, value) in http.allHeaderFields { fields["\(name)"] = "\(value)" }
+    return HTTPAnswer(status: http.statusCode, headers: fields, body: String(decoding: data, as: UTF8.self))
+}
