@@ -107,3 +107,20 @@ public struct QueryRoute: Sendable {
         return properties.filter { !fromPath.contains($0.name) }
     }
 }
+
+extension APIOperation.Access {
+    /// Whether `principal` may call an operation with this access at all; what it owns is checked
+    /// later (by the role for a command, by the query for a read).
+    func authorize(_ principal: Principal, path: [String: String]) throws(Problem) {
+        if self == .open { return }
+        if principal == .anonymous { throw .unauthorized("this route needs an API key or a bearer token") }
+        switch self {
+        case .system:
+            guard principal.isSystem else { throw .forbidden("this route is for upstream systems and operators (API keys) only") }
+        case .pathCustomer(let parameter):
+            guard principal.mayAct(for: path[parameter] ?? "") else { throw .forbidden("a customer may act only for itself") }
+        case .open, .authenticated, .owner, .bodyCustomer:
+            break
+        }
+    }
+}

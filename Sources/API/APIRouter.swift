@@ -64,7 +64,7 @@ public struct APIRouter: Sendable {
 
     func command(_ route: CommandRoute, _ operation: APIOperation, _ request: Request, _ context: APIRequestContext) async throws -> Response {
         let path = pathParameters(operation, context)
-        try CommandIngestor.authorize(operation.access, context.principal, path)
+        try operation.access.authorize(context.principal, path: path)
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes { throw Problem.tooLarge(limit: maxBodyBytes) }
         let body: ByteBuffer
         do {
@@ -89,25 +89,12 @@ public struct APIRouter: Sendable {
 
     func query(_ route: QueryRoute, _ operation: APIOperation, _ request: Request, _ context: APIRequestContext) async throws -> Response {
         let path = pathParameters(operation, context)
-        try Self.authorizeRead(operation.access, context.principal, path)
+        try operation.access.authorize(context.principal, path: path)
         let document = try Self.queryDocument(route, path: path, query: request.uri.queryParameters)
         let body = try await route.run(backend, document, context.principal)
         var headers: HTTPFields = [.contentType: "application/json"]
         for (name, value) in freshness?.headers(for: route.sources) ?? [] { headers[HTTPField.Name(name)!] = value }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
-    }
-
-    static func authorizeRead(_ access: APIOperation.Access, _ principal: Principal, _ path: [String: String]) throws(Problem) {
-        if access == .open { return }
-        if principal == .anonymous { throw .unauthorized("this read needs an API key or a bearer token") }
-        switch access {
-        case .system:
-            guard principal.isSystem else { throw .forbidden("this read is for upstream systems and operators (API keys) only") }
-        case .pathCustomer(let parameter):
-            guard principal.mayAct(for: path[parameter] ?? "") else { throw .forbidden("a customer may read only its own data") }
-        case .open, .authenticated, .owner, .bodyCustomer:
-            break
-        }
     }
 
     /// The query message as JSON: path parameters, and query parameters typed by the query's schema.
@@ -160,7 +147,7 @@ public struct APIRouter: Sendable {
     }
 
     func outcome(_ request: Request, _ context: APIRequestContext) async throws -> Response {
-        if context.principal == .anonymous { throw Problem.unauthorized("outcomes need an API key or a bearer token") }
+        try APIOperation.Access.authenticated.authorize(context.principal, path: [:])
         let id = context.parameters.get("id") ?? ""
         guard Schema.id().validate(.string(id)).isEmpty else { throw Problem.badRequest("not a command id: \(id)", field: "id") }
         let wait = try Self.waitDuration(request.uri.queryParameters.get("wait"), max: maxOutcomeWait)

@@ -53,7 +53,7 @@ public struct CommandIngestor: Sendable {
     }
 
     public func accept(_ route: CommandRoute, access: APIOperation.Access, _ request: Request) async throws -> Answer {
-        try Self.authorize(access, request.principal, request.pathParameters)
+        try access.authorize(request.principal, path: request.pathParameters)
         let commandID = try Self.commandID(principal: request.principal, idempotencyKey: request.idempotencyKey)
         let command = try Self.command(route, access: access, request, commandID: commandID)
         let record = Self.record(route, command: command, commandID: commandID, request)
@@ -99,18 +99,6 @@ public struct CommandIngestor: Sendable {
     }
 
     // MARK: - The pure steps
-
-    static func authorize(_ access: APIOperation.Access, _ principal: Principal, _ path: [String: String]) throws(Problem) {
-        if principal == .anonymous { throw .unauthorized("commands need an API key or a bearer token") }
-        switch access {
-        case .system:
-            guard principal.isSystem else { throw .forbidden("this command is for upstream systems and operators (API keys) only") }
-        case .pathCustomer(let parameter):
-            guard principal.mayAct(for: path[parameter] ?? "") else { throw .forbidden("a customer may act only for itself") }
-        case .open, .authenticated, .owner, .bodyCustomer:
-            break
-        }
-    }
 
     /// With an `Idempotency-Key` the id derives from the caller and the key, so that every instance
     /// names a retried request alike; without one it is random.

@@ -78,8 +78,6 @@ final class ConnectionRing<Connection: Sendable>: Sendable {
         let index = counter.wrappingAdd(1, ordering: .relaxed).oldValue
         return connections[((index % connections.count) + connections.count) % connections.count]
     }
-
-    var all: [Connection] { connections }
 }
 
 extension QueryRoute {
