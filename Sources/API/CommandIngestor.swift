@@ -54,7 +54,8 @@ public struct CommandIngestor: Sendable {
 
     public func accept(_ route: CommandRoute, access: APIOperation.Access, _ request: Request) async throws -> Answer {
         try access.authorize(request.principal, path: request.pathParameters)
-        let commandID = try Self.commandID(principal: request.principal, idempotencyKey: request.idempotencyKey)
+        let requestHash = Self.requestHash(request)
+        let commandID = try Self.commandID(principal: request.principal, idempotencyKey: request.idempotencyKey, requestHash: requestHash)
         let command = try Self.command(route, access: access, request, commandID: commandID)
         let record = Self.record(route, command: command, commandID: commandID, request)
 
@@ -62,7 +63,7 @@ public struct CommandIngestor: Sendable {
             return try await write(record, route, commandID)
         }
         let actor = request.principal.actor
-        switch try await idempotency.claim(principal: actor, key: key, requestHash: Self.requestHash(request), commandID: commandID) {
+        switch try await idempotency.claim(principal: actor, key: key, requestHash: requestHash, commandID: commandID) {
         case .replay(let body):
             let accepted = try JSONDecoder().decode(Accepted.self, from: Data(body.utf8))
             return Answer(accepted: accepted, body: body, replayed: true)
@@ -100,14 +101,15 @@ public struct CommandIngestor: Sendable {
 
     // MARK: - The pure steps
 
-    /// With an `Idempotency-Key` the id derives from the caller and the key, so that every instance
-    /// names a retried request alike; without one it is random.
-    static func commandID(principal: Principal, idempotencyKey: String?) throws(Problem) -> String {
+    /// With an `Idempotency-Key` the id derives from the caller, the key and the request, so that every
+    /// instance names a retried request alike (and a key reused after it expired, for another request,
+    /// names a new command); without one it is random.
+    static func commandID(principal: Principal, idempotencyKey: String?, requestHash: String) throws(Problem) -> String {
         guard let key = idempotencyKey else { return "cmd-" + UUID().uuidString.lowercased() }
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
             throw .badRequest("Idempotency-Key must be 1 to 255 printable ASCII characters", field: "Idempotency-Key")
         }
-        return "cmd-" + hex(SHA256.hash(data: Array("\(principal.actor)\n\(key)".utf8))).prefix(32)
+        return "cmd-" + hex(SHA256.hash(data: Array("\(principal.actor)\n\(key)\n\(requestHash)".utf8))).prefix(32)
     }
 
     static func requestHash(_ request: Request) -> String {

@@ -6,8 +6,8 @@ import Postgres
 /// A key is claimed before its command is written and completed with the response after the broker
 /// acknowledged it. A replay gets the stored response and writes nothing; the same key with another
 /// request is a conflict. A claim whose instance died before completing it (no response after
-/// `abandonAfter`) may be taken over: the command then goes out again with the same id, which the
-/// role applies once.
+/// `abandonAfter`) may be taken over: the command then goes out again with the same id (it derives
+/// from the caller, the key and the request), which the role applies once.
 public struct IdempotencyStore: Sendable {
     public enum Claim: Sendable, Equatable {
         /// The caller owns the key now: write the command, then `complete` or `release`.
