@@ -169,7 +169,9 @@ public struct APIRouter: Sendable {
         let duration: Duration?
         if text.hasSuffix("ms"), let value = Int(text.dropLast(2)) {
             duration = .milliseconds(value)
-        } else if let value = Double(text.hasSuffix("s") ? String(text.dropLast()) : text), value.isFinite {
+        } else if let value = Double(text.hasSuffix("s") ? String(text.dropLast()) : text), value.isFinite, value >= 0,
+            value <= Double(max.components.seconds)
+        {
             duration = .milliseconds(Int(value * 1000))
         } else {
             duration = nil

@@ -42,7 +42,7 @@ public struct CreateProduct: TopicMessage {
     public static let schema = Schema.object([
         .init("productId", .id()), .init("sku", .id()), .init("name", .text(max: 200, min: 1)),
         .init("description", .text(max: 5000), required: false), .init("category", .text(max: 100), required: false),
-        .init("price", .money), .init("weightGrams", .integer(minimum: 0), required: false),
+        .init("price", .money), .init("weightGrams", .integer(minimum: 0, maximum: 1_000_000_000), required: false),
         .init("attributes", .dictionary(.text(max: 500)), required: false),
     ])
     public static let example = CreateProduct(
@@ -85,7 +85,7 @@ public struct UpdateProduct: TopicMessage {
     public static let schema = Schema.object([
         .init("productId", .id()), .init("name", .text(max: 200, min: 1), required: false),
         .init("description", .text(max: 5000), required: false), .init("category", .text(max: 100), required: false),
-        .init("weightGrams", .integer(minimum: 0), required: false),
+        .init("weightGrams", .integer(minimum: 0, maximum: 1_000_000_000), required: false),
         .init("attributes", .dictionary(.text(max: 500)), required: false),
     ])
     public static let example = UpdateProduct(productId: "prod-1", name: "Oolong tea 100 g (2026 harvest)")
@@ -172,7 +172,7 @@ public struct ProductCreated: TopicMessage {
     public static let schema = Schema.object([
         .init("productId", .id()), .init("sku", .id()), .init("name", .text(max: 200, min: 1)),
         .init("description", .text(max: 5000), required: false), .init("category", .text(max: 100), required: false),
-        .init("price", .money), .init("weightGrams", .integer(minimum: 0), required: false),
+        .init("price", .money), .init("weightGrams", .integer(minimum: 0, maximum: 1_000_000_000), required: false),
         .init("attributes", .dictionary(.text(max: 500))), .init("createdAt", .timestamp),
     ])
     public static let example = ProductCreated(
@@ -218,7 +218,7 @@ public struct ProductUpdated: TopicMessage {
 
     public static let schema = Schema.object([
         .init("productId", .id()), .init("name", .text(max: 200, min: 1)), .init("description", .text(max: 5000), required: false),
-        .init("category", .text(max: 100), required: false), .init("weightGrams", .integer(minimum: 0), required: false),
+        .init("category", .text(max: 100), required: false), .init("weightGrams", .integer(minimum: 0, maximum: 1_000_000_000), required: false),
         .init("attributes", .dictionary(.text(max: 500))), .init("updatedAt", .timestamp),
     ])
     public static let example = ProductUpdated(

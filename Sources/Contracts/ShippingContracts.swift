@@ -25,7 +25,7 @@ public struct CreateShipment: TopicMessage {
     public var key: String { shipmentId }
 
     public static let schema = Schema.object([
-        .init("shipmentId", .id()), .init("orderId", .id()), .init("address", .address), .init("weightGrams", .integer(minimum: 1)),
+        .init("shipmentId", .id()), .init("orderId", .id()), .init("address", .address), .init("weightGrams", .integer(minimum: 1, maximum: 1_000_000_000)),
         .init("declaredValue", .money),
     ])
     public static let example = CreateShipment(shipmentId: "ship-order-1", orderId: "order-1", address: .example, weightGrams: 240, declaredValue: Money(238_000, "VND"))
@@ -98,7 +98,7 @@ public struct ShipmentCreated: TopicMessage {
     public var key: String { shipmentId }
 
     public static let schema = Schema.object([
-        .init("shipmentId", .id()), .init("orderId", .id()), .init("address", .address), .init("weightGrams", .integer(minimum: 1)),
+        .init("shipmentId", .id()), .init("orderId", .id()), .init("address", .address), .init("weightGrams", .integer(minimum: 1, maximum: 1_000_000_000)),
         .init("createdAt", .timestamp),
     ])
     public static let example = ShipmentCreated(shipmentId: "ship-order-1", orderId: "order-1", address: .example, weightGrams: 240, createdAt: Date(timeIntervalSince1970: 1_795_001_200))

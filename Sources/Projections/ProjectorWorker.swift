@@ -115,13 +115,40 @@ public final class ProjectorWorker: Service {
     /// - Returns: the cache keys the batch made stale.
     private func apply(_ batch: [KafkaConsumerMessage], _ database: PostgresConnection) async throws -> [String] {
         let events = batch.map(ProjectedEvent.init)
+        do {
+            return try await apply(events, database, settingAsidePoison: false)
+        } catch where Self.isPoison(error) {
+            // An event the read models cannot take (a value out of a column's range, a payload that is
+            // not its type): the batch again, one event at a time, setting aside those that fail.
+            logger.warning("batch refused by the read models; applying it event by event", metadata: ["error": "\(error)"])
+            return try await apply(events, database, settingAsidePoison: true)
+        }
+    }
+
+    private func apply(_ events: [ProjectedEvent], _ database: PostgresConnection, settingAsidePoison: Bool) async throws -> [String] {
         let projector = name
+        let logger = logger
         return try await database.transaction { session in
             var next: [KafkaTopicPartition: Int64] = [:]
             var stale = Set<String>()
             for event in events {
-                if try EventProjection.apply(event, in: session) { stale.formUnion(ReadCache.keys(invalidatedBy: event)) }
                 next[KafkaTopicPartition(topic: event.topic, partition: event.partition)] = event.offset + 1
+                guard settingAsidePoison else {
+                    if try EventProjection.apply(event, in: session) { stale.formUnion(ReadCache.keys(invalidatedBy: event)) }
+                    continue
+                }
+                try session.query("SAVEPOINT souk_event")
+                do {
+                    if try EventProjection.apply(event, in: session) { stale.formUnion(ReadCache.keys(invalidatedBy: event)) }
+                    try session.query("RELEASE SAVEPOINT souk_event")
+                } catch where Self.isPoison(error) {
+                    try session.query("ROLLBACK TO SAVEPOINT souk_event")
+                    try ProjectionDeadLetters.record(event, projector: projector, reason: "\(error)", in: session)
+                    logger.warning(
+                        "event set aside",
+                        metadata: ["event.id": "\(event.id)", "kafka.topic": "\(event.topic)", "kafka.offset": "\(event.offset)", "error": "\(error)"]
+                    )
+                }
             }
             for (partition, offset) in next {
                 try session.query(
@@ -134,6 +161,15 @@ public final class ProjectorWorker: Service {
             }
             return stale.sorted()
         }
+    }
+
+    /// Whether `error` is about the event rather than the database being unreachable or busy: those
+    /// stop the projector (its supervisor restarts it and it resumes from its stored positions).
+    static func isPoison(_ error: any Error) -> Bool {
+        guard let error = error as? PostgresError else { return true }
+        // 08 connection, 40 rollback, 53 resources, 57 operator intervention, 58 system, XX internal.
+        let transient = ["08", "40", "53", "57", "58", "XX"]
+        return !error.sqlState.isEmpty && !transient.contains(String(error.sqlState.prefix(2)))
     }
 }
 

@@ -44,6 +44,24 @@ public final class ChildProcess: @unchecked Sendable {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGTERM) }
     }
 
+    /// Asks the process to stop (SIGTERM) and kills it if it has not exited within `grace`.
+    public func stop(grace: Duration = .seconds(20)) async {
+        terminate()
+        if (try? await waitForExit(timeout: grace)) == nil { kill() }
+    }
+
+    /// Runs `body`, then stops the process however `body` ended.
+    public func stopping<T>(after body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await stop()
+            return result
+        } catch {
+            await stop()
+            throw error
+        }
+    }
+
     /// Waits for the process to exit, failing after `timeout`. - Returns: its exit status.
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {

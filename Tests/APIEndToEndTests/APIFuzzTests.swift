@@ -24,8 +24,11 @@ import TestSupport
             executable: "souk", arguments: ["run", "--role", "api", "--http-port", "0"],
             environment: ["SOUK_API_PORT": String(port), "SOUK_API_HOST": "127.0.0.1"], logFile: scratch.appendingPathComponent("api.log")
         )
-        defer { api.terminate() }
-        try await eventually("the API is ready (log: \(api.logFile.path))", timeout: .seconds(60), every: .milliseconds(200)) {
+        try await api.stopping { try await fuzz(port: port, stack: stack, root: root, scratch: scratch, schemathesis: schemathesis) }
+    }
+
+    func fuzz(port: Int, stack: TestStack, root: URL, scratch: URL, schemathesis: URL) async throws {
+        try await eventually("the API is ready (log: \(scratch.path)/api.log)", timeout: .seconds(60), every: .milliseconds(200)) {
             (try? await httpRequest("GET", "http://127.0.0.1:\(port)/health/ready"))?.status == 200
         }
         let keys = try stack.environment.require("SOUK_API_KEYS")

@@ -25,7 +25,8 @@ final class Gateway: Sendable {
         let file = directory.appendingPathComponent("nginx.conf")
         try config.write(to: file, atomically: true, encoding: .utf8)
         process = try ChildProcess(
-            program: URL(fileURLWithPath: "/usr/sbin/nginx"), arguments: ["-p", directory.path, "-c", file.path, "-g", "daemon off;"],
+            program: URL(fileURLWithPath: "/usr/sbin/nginx"),             // One process, so that stopping it (or the test dying) leaves no worker behind.
+            arguments: ["-p", directory.path, "-c", file.path, "-g", "daemon off; master_process off;"],
             logFile: directory.appendingPathComponent("nginx.log")
         )
         try await eventually("nginx answers on \(port)", timeout: .seconds(20)) {

@@ -75,7 +75,10 @@ import TestSupport
 
     @Test func aCustomerOrdersAndFollowsTheOrderToFulfilledOverHTTP() async throws {
         let souk = try await startSouk()
-        defer { souk.terminate() }
+        try await souk.stopping { try await journey() }
+    }
+
+    func journey() async throws {
         let gateway = try await Gateway(upstreams: [apiPort])
         let api = gateway.url + "/api"
         let run = uniqueName("e2e").replacingOccurrences(of: "-", with: "")
@@ -152,7 +155,10 @@ import TestSupport
 
     @Test func theGatewayPassesRequestIDsLimitsRatesAndAnswersJSONWhenNoAPIIsUp() async throws {
         let souk = try await startSouk()
-        defer { souk.terminate() }
+        try await souk.stopping { try await gatewayAnswers() }
+    }
+
+    func gatewayAnswers() async throws {
         let gateway = try await Gateway(upstreams: [apiPort])
         let traced = try await httpRequest("GET", "\(gateway.url)/api/products?limit=1", headers: ["X-Request-ID": "trace-me-1"])
         #expect(traced.status == 200 && traced.header("X-Request-ID") == "trace-me-1")

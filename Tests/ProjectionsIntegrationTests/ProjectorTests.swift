@@ -76,6 +76,44 @@ import TestSupport
         #expect(outcomes.rows == [["\(run)-cmd-1", "applied"], ["\(run)-cmd-9", "rejected"]])
     }
 
+    @Test func anEventTheReadModelsCannotTakeIsSetAsideAndTheProjectorGoesOn() async throws {
+        let topic = try await stack.freshTopic("poison", partitions: 1)
+        let run = uniqueName("poison")
+        let at = Date(timeIntervalSince1970: 1_795_000_000)
+        func product(_ suffix: String, weight: Int? = nil) throws -> KafkaProducerMessage {
+            try event(
+                ProductCreated(productId: "\(run)-\(suffix)", sku: "\(run)-S\(suffix)", name: "Tea", price: Money(1_000, "VND"), weightGrams: weight, attributes: [:], createdAt: at),
+                topic: topic, id: "\(run)-\(suffix)"
+            )
+        }
+        var garbage = try product("garbage")
+        garbage.value = Array("not json".utf8)
+        let producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)
+        // Too heavy for the read model's column, and a payload that is not its type, between two good ones.
+        for record in [try product("a"), try product("heavy", weight: 3_000_000_000), garbage, try product("b")] { _ = try await producer.send(record) }
+        let projector = ProjectorWorker(
+            name: run, topics: [topic], bootstrapServers: stack.bootstrapServers, timings: stack.timings, postgresURL: postgresURL,
+            leaveGroupOnClose: false, logger: stack.logger
+        )
+        let task = Task { try await projector.run() }
+        defer { task.cancel() }
+        let database = try await PostgresConnection.connect(postgresURL)
+        try await ReadModelSchema.migrate(database)
+        try await eventually("the good events are applied", timeout: .seconds(60)) {
+            try await database.query("SELECT count(*) AS n FROM products WHERE product_id IN ($1, $2)", ["\(run)-a", "\(run)-b"])[0, "n"] == "2"
+        }
+        let setAside = try await database.query("SELECT event_id, kafka_offset FROM projection_dead_letters WHERE projector = $1 ORDER BY kafka_offset", [run])
+        #expect(setAside.rows == [["\(run)-heavy", "1"], ["\(run)-garbage", "2"]])
+        #expect(try await database.query("SELECT count(*) AS n FROM event_archive WHERE event_id IN ($1, $2)", ["\(run)-heavy", "\(run)-garbage"])[0, "n"] == "0")
+        // And it goes on.
+        _ = try await producer.send(try product("c"))
+        try await producer.close()
+        try await eventually("a later event is applied", timeout: .seconds(60)) {
+            try await database.query("SELECT count(*) AS n FROM products WHERE product_id = $1", ["\(run)-c"])[0, "n"] == "1"
+        }
+        #expect(try await database.query("SELECT next_offset FROM projection_positions WHERE projector = $1", [run])[0, "next_offset"] == "5")
+    }
+
     /// SIGKILLs the projector process while it applies batches: afterwards every event is applied,
     /// none twice, and the stored positions match what was produced.
     @Test func killingTheProjectorMidBatchLosesNothingAndAppliesNothingTwice() async throws {
