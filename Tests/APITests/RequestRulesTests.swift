@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Kafka
 import Streams
+import Synchronization
 import Testing
 
 @testable import API
@@ -123,11 +124,11 @@ import Testing
     }
 }
 
-final class LockedBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value?
+/// A value a `@Sendable` test closure hands back.
+final class LockedBox<Value: Sendable>: Sendable {
+    private let stored = Mutex<Value?>(nil)
     var value: Value? {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
     }
 }
