@@ -117,11 +117,7 @@ public struct APIRouter: Sendable {
         let document = JSONValue.object(fields)
         let violations = route.message.schema.validate(document)
         guard violations.isEmpty else {
-            throw Problem(
-                "invalid-query", status: .unprocessableContent, title: "The query's parameters do not match its schema",
-                detail: violations.map(\.description).joined(separator: "; "), field: violations.first?.pointer,
-                errors: violations.map { Problem.FieldError(field: $0.pointer, message: $0.message) }
-            )
+            throw Problem.schemaViolations("invalid-query", title: "The query's parameters do not match its schema", route.message.typeName, violations)
         }
         return (try? document.encoded()) ?? []
     }
@@ -135,14 +131,11 @@ public struct APIRouter: Sendable {
         case "getOpenAPI":
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
         case "live":
-            let stalled = health.stalledWorkers()
-            return Self.status(stalled.isEmpty ? .ok : .serviceUnavailable, stalled.isEmpty ? "live" : "stalled", stalled)
+            return HealthEndpoints.live(health)
         case "ready":
-            return Self.status(health.isReady ? .ok : .serviceUnavailable, health.isReady ? "ready" : "starting", health.unreadyWorkers())
+            return HealthEndpoints.ready(health)
         default:
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: metrics()))
-            )
+            return HealthEndpoints.metrics(metrics())
         }
     }
 
@@ -180,11 +173,6 @@ public struct APIRouter: Sendable {
             throw .badRequest("wait must be a duration like 5s or 500ms, at most \(max.components.seconds)s", field: "wait")
         }
         return duration
-    }
-
-    static func status(_ code: HTTPResponse.Status, _ text: String, _ workers: [String]) -> Response {
-        let body = (try? CommandIngestor.json(["status": JSONValue.string(text), "workers": .array(workers.map(JSONValue.string))])) ?? "{}"
-        return Response(status: code, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     func pathParameters(_ operation: APIOperation, _ context: APIRequestContext) -> [String: String] {

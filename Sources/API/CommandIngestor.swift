@@ -140,7 +140,7 @@ public struct CommandIngestor: Sendable {
         let command = JSONValue.object(fields)
         let violations = route.message.schema.validate(command)
         guard violations.isEmpty else {
-            throw .invalidCommand(route.message.typeName, violations.map { Problem.FieldError(field: $0.pointer, message: $0.message) })
+            throw .schemaViolations("invalid-command", title: "The command does not match its schema", route.message.typeName, violations)
         }
         return command
     }
@@ -178,9 +178,7 @@ public struct CommandIngestor: Sendable {
     }
 
     static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try JSONEncoder.souk.encode(value), as: UTF8.self)
     }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String {

@@ -1,6 +1,8 @@
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Streams
 
 /// An RFC 9457 problem document: the one error type of the API. Handlers throw it; Hummingbird turns
 /// it into an `application/problem+json` response.
@@ -56,11 +58,11 @@ extension Problem {
         Problem("invalid-json", status: .badRequest, title: "The body is not valid JSON", detail: detail)
     }
 
-    public static func invalidCommand(_ typeName: String, _ errors: [FieldError]) -> Problem {
+    /// A 422 naming every field of `typeName`'s document that fails its schema.
+    public static func schemaViolations(_ kind: String, title: String, _ typeName: String, _ violations: [SchemaViolation]) -> Problem {
         Problem(
-            "invalid-command", status: .unprocessableContent, title: "The command does not match its schema",
-            detail: "\(typeName): " + errors.map { "\($0.field.isEmpty ? "/" : $0.field) \($0.message)" }.joined(separator: "; "),
-            field: errors.first?.field, errors: errors
+            kind, status: .unprocessableContent, title: title, detail: "\(typeName): " + violations.map(\.description).joined(separator: "; "),
+            field: violations.first?.pointer, errors: violations.map { FieldError(field: $0.pointer, message: $0.message) }
         )
     }
 
@@ -129,8 +131,6 @@ extension Problem: HTTPResponseError {
         let document = Document(
             type: type, title: title, status: status.code, detail: detail, instance: instance, field: field, errors: errors.isEmpty ? nil : errors
         )
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? Array(encoder.encode(document))) ?? Array(#"{"title":"error"}"#.utf8)
+        return (try? Array(JSONEncoder.souk.encode(document))) ?? Array(#"{"title":"error"}"#.utf8)
     }
 }

@@ -62,7 +62,8 @@ public final class ReadModelFreshness: Service, Sendable {
         var lastPurge = ContinuousClock.now - .seconds(3600)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                if partitions.isEmpty, let admin { partitions = try await Self.partitions(of: topics, admin) }
+                // Until every source topic exists (an API may start before `souk topics apply`).
+                if Set(partitions.map(\.topic)).count < topics.count, let admin { partitions = try await Self.partitions(of: topics, admin) }
                 try await refresh(partitions)
             } catch {
                 logger.info("read-model position not refreshed", metadata: ["error": "\(error)"])

@@ -1,3 +1,4 @@
+import API
 import Hummingbird
 import Logging
 import Metrics
@@ -25,32 +26,9 @@ public enum ObservabilityServer {
         health: WorkerHealth,
         registry: PrometheusCollectorRegistry
     ) {
-        router.get("/health/live") { _, _ in
-            let stalled = health.stalledWorkers()
-            return status(stalled.isEmpty ? .ok : .serviceUnavailable, stalled.isEmpty ? "live" : "stalled", workers: stalled)
-        }
-        router.get("/health/ready") { _, _ in
-            let unready = health.unreadyWorkers()
-            return status(health.isReady ? .ok : .serviceUnavailable, health.isReady ? "ready" : "restoring", workers: unready)
-        }
-        router.get("/metrics") { _, _ in
-            var buffer: [UInt8] = []
-            registry.emit(into: &buffer)
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: buffer))
-            )
-        }
-    }
-
-    private static func status(_ code: HTTPResponse.Status, _ text: String, workers: [String]) -> Response {
-        let list = workers.map { "\"\($0)\"" }.joined(separator: ",")
-        return Response(
-            status: code,
-            headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(string: #"{"status":"\#(text)","workers":[\#(list)]}"#))
-        )
+        router.get("/health/live") { _, _ in HealthEndpoints.live(health) }
+        router.get("/health/ready") { _, _ in HealthEndpoints.ready(health) }
+        router.get("/metrics") { _, _ in HealthEndpoints.metrics(SoukMetrics.text(registry)) }
     }
 }
 
@@ -61,5 +39,12 @@ public enum SoukMetrics {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         return registry
+    }
+
+    /// The registry's metrics in Prometheus' text format.
+    public static func text(_ registry: PrometheusCollectorRegistry) -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
     }
 }

@@ -89,11 +89,7 @@ public enum RoleRegistry {
                 postgresURL: try context.environment.require("POSTGRES_URL"),
                 redisURL: context.environment["REDIS_URL"],
                 health: context.health,
-                metrics: {
-                    var buffer: [UInt8] = []
-                    registry.emit(into: &buffer)
-                    return buffer
-                },
+                metrics: { SoukMetrics.text(registry) },
                 logger: context.logger
             )
         },

@@ -48,9 +48,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     /// Compact JSON with sorted keys: the same value always encodes to the same bytes.
     public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(self))
+        Array(try JSONEncoder.contracts.encode(self))
     }
 
     /// The member `key` of an object, `nil` for anything else.

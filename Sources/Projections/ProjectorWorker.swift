@@ -133,13 +133,16 @@ public final class ProjectorWorker: Service {
             var stale = Set<String>()
             for event in events {
                 next[KafkaTopicPartition(topic: event.topic, partition: event.partition)] = event.offset + 1
-                guard settingAsidePoison else {
+                func project() throws {
                     if try EventProjection.apply(event, in: session) { stale.formUnion(ReadCache.keys(invalidatedBy: event)) }
+                }
+                guard settingAsidePoison else {
+                    try project()
                     continue
                 }
                 try session.query("SAVEPOINT souk_event")
                 do {
-                    if try EventProjection.apply(event, in: session) { stale.formUnion(ReadCache.keys(invalidatedBy: event)) }
+                    try project()
                     try session.query("RELEASE SAVEPOINT souk_event")
                 } catch where Self.isPoison(error) {
                     try session.query("ROLLBACK TO SAVEPOINT souk_event")

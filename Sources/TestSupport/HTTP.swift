@@ -22,13 +22,8 @@ public func freePort() throws -> Int {
 
 /// GET `url`; `nil` when nothing answers yet.
 public func httpGet(_ url: String) async -> (status: Int, body: String)? {
-    guard let url = URL(string: url) else { return nil }
-    var request = URLRequest(url: url)
-    request.timeoutInterval = 2
-    guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else {
-        return nil
-    }
-    return (http.statusCode, String(decoding: data, as: UTF8.self))
+    guard let answer = try? await httpRequest("GET", url, timeout: 2) else { return nil }
+    return (answer.status, answer.body)
 }
 
 public struct HTTPAnswer: Sendable {

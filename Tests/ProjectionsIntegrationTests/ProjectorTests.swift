@@ -25,6 +25,18 @@ import TestSupport
         return KafkaProducerMessage(topic: topic, key: Array(message.key.utf8), value: try message.encoded(), headers: headers)
     }
 
+    /// A projector named `name` on `topic`, running in a task, and a connection to its database.
+    func startProjector(_ name: String, topic: String) async throws -> (Task<Void, any Error>, PostgresConnection) {
+        let projector = ProjectorWorker(
+            name: name, topics: [topic], bootstrapServers: stack.bootstrapServers, timings: stack.timings, postgresURL: postgresURL,
+            leaveGroupOnClose: false, logger: stack.logger
+        )
+        let task = Task { try await projector.run() }
+        let database = try await PostgresConnection.connect(postgresURL)
+        try await ReadModelSchema.migrate(database)
+        return (task, database)
+    }
+
     @Test func eventsBecomeReadModelsOnceEach() async throws {
         let topic = try await stack.freshTopic("events", partitions: 3)
         let run = uniqueName("pm")
@@ -49,14 +61,8 @@ import TestSupport
         _ = try await producer.send(events[1])
         try await producer.close()
 
-        let projector = ProjectorWorker(
-            name: run, topics: [topic], bootstrapServers: stack.bootstrapServers, timings: stack.timings, postgresURL: postgresURL,
-            leaveGroupOnClose: false, logger: stack.logger
-        )
-        let task = Task { try await projector.run() }
+        let (task, database) = try await startProjector(run, topic: topic)
         defer { task.cancel() }
-        let database = try await PostgresConnection.connect(postgresURL)
-        try await ReadModelSchema.migrate(database)
         try await eventually("every event is archived", timeout: .seconds(60)) {
             try await database.query("SELECT count(*) AS n FROM event_archive WHERE event_id LIKE $1", ["\(run)-%"])[0, "n"] == "9"
         }
@@ -91,14 +97,8 @@ import TestSupport
         let producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)
         // Too heavy for the read model's column, and a payload that is not its type, between two good ones.
         for record in [try product("a"), try product("heavy", weight: 3_000_000_000), garbage, try product("b")] { _ = try await producer.send(record) }
-        let projector = ProjectorWorker(
-            name: run, topics: [topic], bootstrapServers: stack.bootstrapServers, timings: stack.timings, postgresURL: postgresURL,
-            leaveGroupOnClose: false, logger: stack.logger
-        )
-        let task = Task { try await projector.run() }
+        let (task, database) = try await startProjector(run, topic: topic)
         defer { task.cancel() }
-        let database = try await PostgresConnection.connect(postgresURL)
-        try await ReadModelSchema.migrate(database)
         try await eventually("the good events are applied", timeout: .seconds(60)) {
             try await database.query("SELECT count(*) AS n FROM products WHERE product_id IN ($1, $2)", ["\(run)-a", "\(run)-b"])[0, "n"] == "2"
         }
