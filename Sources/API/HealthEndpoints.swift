@@ -11,7 +11,11 @@ public enum HealthEndpoints {
     }
 
     public static func ready(_ health: WorkerHealth) -> Response {
-        status(health.isReady ? .ok : .serviceUnavailable, health.isReady ? "ready" : "restoring", health.unreadyWorkers())
+        let unready = health.unreadyWorkers()
+        let stuck = health.stuckPartitions()
+        let text = unready.isEmpty && health.isReady ? "ready" : stuck.isEmpty ? "restoring" : "stuck"
+        let workers = unready.map { name in stuck[name].map { "\(name) (stuck partitions \($0.map(String.init).joined(separator: ",")))" } ?? name }
+        return status(health.isReady ? .ok : .serviceUnavailable, text, workers)
     }
 
     /// - Parameter text: the Prometheus exposition of the process's metrics.

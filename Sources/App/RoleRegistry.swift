@@ -161,6 +161,7 @@ public enum WorkerProcess {
         if httpPort > 0 {
             services.append(.init(service: ObservabilityServer.make(port: httpPort, health: health, registry: registry, logger: logger)))
         }
+        services.append(.init(service: LivenessWatchdog(health: health, logger: logger)))
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // A batch in flight is finished and committed; past this the process exits anyway.
         configuration.maximumGracefulShutdownDuration = .seconds(20)

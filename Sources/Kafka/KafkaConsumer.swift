@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Synchronization
 
 /// A consumer-group member (or a manually assigned reader) that polls in batches off the cooperative pool.
 ///
@@ -11,16 +12,20 @@ public final class KafkaConsumer: Sendable {
 
     /// - Parameter rebalanceListener: called inside `poll` when partitions are assigned or revoked;
     ///   assignment itself (eager or cooperative, as the group's protocol says) is done by the binding.
+    /// - Parameter pauseOnAssign: newly assigned partitions start paused, so that nothing of theirs is
+    ///   fetched before their owner is ready (`resume`), whoever polls meanwhile.
     public init(
         configuration: KafkaConsumerConfiguration,
         logger: Logger,
-        rebalanceListener: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil
+        rebalanceListener: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil,
+        pauseOnAssign: Bool = false
     ) throws(KafkaError) {
         client = try RDKafkaClient(
             type: .consumer,
             config: configuration.config,
             logger: logger,
-            rebalanceListener: rebalanceListener
+            rebalanceListener: rebalanceListener,
+            pauseOnAssign: pauseOnAssign
         )
         groupID = configuration.groupID
         // Serve logs, errors and rebalances from the consumer queue, i.e. inside poll.
@@ -117,6 +122,13 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Whether the group took the assignment away without a revocation this member saw in time (for
+    /// example after a session timeout). Nothing may be committed for it then.
+    public var isAssignmentLost: Bool { rd_kafka_assignment_lost(client.handle) != 0 }
+
+    /// How often librdkafka reported that this member let `max.poll.interval.ms` pass without a poll.
+    public var pollIntervalBreaches: Int { client.context.pollIntervalBreaches.load(ordering: .relaxed) }
+
     /// The membership a transaction needs in `sendOffsets`.
     public func groupMetadata() throws(KafkaError) -> KafkaConsumerGroupMetadata {
         guard let pointer = rd_kafka_consumer_group_metadata(client.handle) else {
@@ -157,7 +169,12 @@ public final class KafkaConsumer: Sendable {
                     if error.kind == .fatal || message.err == RD_KAFKA_RESP_ERR__FATAL {
                         throw error
                     }
-                    context.logger.info("consumer error", metadata: ["kafka.error": "\(error)"])
+                    if message.err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED {
+                        context.pollIntervalBreaches.add(1, ordering: .relaxed)
+                        context.logger.warning("consumer error", metadata: ["kafka.error": "\(error)"])
+                    } else {
+                        context.logger.info("consumer error", metadata: ["kafka.error": "\(error)"])
+                    }
                 }
                 if context.revokedDuringPoll.withLock({ !($0?.isEmpty ?? true) }) { break }
             }

@@ -45,6 +45,8 @@ public final class KafkaProducer: Sendable {
         try await client.flush(timeout: timeout)
     }
 
+    func stopPolling() { poller.stop() }
+
     /// Flushes, then stops serving callbacks. The producer must not be used afterwards.
     public func close(timeout: Duration = .seconds(30)) async throws {
         defer { poller.stop() }

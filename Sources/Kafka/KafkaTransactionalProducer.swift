@@ -9,13 +9,13 @@ import Synchronization
 /// newer producer with the same transactional id) means drop this producer and stop.
 /// `withTransaction` takes those paths for you.
 public final class KafkaTransactionalProducer: Sendable {
-    private let producer: KafkaProducer
+    let producer: KafkaProducer
     public let transactionalID: String
     private let operationTimeout: Duration
     /// The first fatal error any call saw; librdkafka does not always record one itself (see `guarded`).
     private let observedFatalError = Mutex<KafkaError?>(nil)
 
-    private var client: RDKafkaClient { producer.client }
+    var client: RDKafkaClient { producer.client }
 
     public init(
         configuration: KafkaProducerConfiguration,
@@ -25,7 +25,11 @@ public final class KafkaTransactionalProducer: Sendable {
     ) throws(KafkaError) {
         let client = try RDKafkaClient(
             type: .producer,
-            config: configuration.config(transactionalID: transactionalID),
+            // An output to a topic that does not exist fails in seconds instead of a minute, so that
+            // the worker can dead-letter its input instead of waiting.
+            config: configuration.config(transactionalID: transactionalID).merging(
+                configuration.additional["topic.metadata.propagation.max.ms"] == nil ? ["topic.metadata.propagation.max.ms": "5000"] : [:]
+            ),
             logger: logger
         )
         producer = KafkaProducer(client: client)
@@ -88,7 +92,11 @@ public final class KafkaTransactionalProducer: Sendable {
     }
 
     public func commitTransaction() async throws {
-        let timeout = operationTimeout.timeoutMilliseconds
+        try await guardedCommit(timeout: operationTimeout)
+    }
+
+    func guardedCommit(timeout: Duration) async throws {
+        let timeout = timeout.timeoutMilliseconds
         try await guarded {
             try await client.blocking { handle in
                 try KafkaError.check(rd_kafka_commit_transaction(handle, timeout))
@@ -98,7 +106,11 @@ public final class KafkaTransactionalProducer: Sendable {
     }
 
     public func abortTransaction() async throws {
-        let timeout = operationTimeout.timeoutMilliseconds
+        try await abortTransaction(timeout: operationTimeout)
+    }
+
+    func abortTransaction(timeout: Duration) async throws {
+        let timeout = timeout.timeoutMilliseconds
         try await guarded {
             try await client.blocking { handle in
                 try KafkaError.check(rd_kafka_abort_transaction(handle, timeout))
@@ -115,7 +127,8 @@ public final class KafkaTransactionalProducer: Sendable {
 
     /// Runs `body` inside a transaction and commits it.
     ///
-    /// - A retriable commit or abort is retried up to `retries` times.
+    /// - A retriable commit or abort is retried up to `retries` times; a commit still timing out after
+    ///   that throws `KafkaTransactionOutcomeUnknown` without aborting.
     /// - If `body` throws, or the commit needs an abort, the transaction is aborted and the error is
     ///   rethrown (an abortable commit failure as a `KafkaError` of kind `.abortable`): the caller
     ///   reprocesses from the last committed offsets.
@@ -140,6 +153,10 @@ public final class KafkaTransactionalProducer: Sendable {
             } catch let error as KafkaError where error.kind == .retriable && attempt < retries {
                 attempt += 1
                 client.logger.info("retrying transaction commit", metadata: ["kafka.error": "\(error)"])
+            } catch let error as KafkaError where error.kind == .retriable {
+                // Past the retries the outcome is unknown: the commit may still complete, and librdkafka
+                // refuses an abort now. The caller must replace this producer and not roll back.
+                throw KafkaTransactionOutcomeUnknown(underlying: error)
             } catch let error as KafkaError where error.kind != .fatal {
                 // Abortable, or retriable past its retries: never leave the transaction open.
                 try await abortAfterFailure(retries: retries)
@@ -189,4 +206,11 @@ public final class KafkaTransactionalProducer: Sendable {
     public func close(timeout: Duration = .seconds(10)) async throws {
         try await producer.close(timeout: timeout)
     }
+}
+
+/// A commit that neither completed nor failed within its retries: it may still complete. Replace the
+/// producer (a new one under the same transactional id ends what is still open) and roll nothing back.
+public struct KafkaTransactionOutcomeUnknown: Error, CustomStringConvertible, Sendable {
+    public var underlying: KafkaError
+    public var description: String { "transaction outcome unknown: \(underlying)" }
 }

@@ -63,6 +63,21 @@ public final class SandboxPaymentProvider: PaymentProvider {
         self.ledger = Mutex(ledger)
     }
 
+    /// The journal's `flock` and file I/O block: they run on a queue of their own, never on the
+    /// cooperative pool.
+    private static let journalQueue = DispatchQueue(label: "souk.sandbox.journal")
+
+    private func onLedger<T: Sendable>(
+        _ body: @escaping @Sendable (inout Ledger) throws(PaymentProviderError) -> T
+    ) async throws(PaymentProviderError) -> T {
+        let result: Result<T, PaymentProviderError> = await withCheckedContinuation { continuation in
+            Self.journalQueue.async { [self] in
+                continuation.resume(returning: self.ledger.withLock { ledger in Result { () throws(PaymentProviderError) -> T in try body(&ledger) } })
+            }
+        }
+        return try result.get()
+    }
+
     /// How many distinct authorizations were made: what a test checks to prove nothing was charged twice.
     public var chargeCount: Int { ledger.withLock { $0.authorizations.count } }
 
@@ -70,7 +85,7 @@ public final class SandboxPaymentProvider: PaymentProvider {
         if token.hasPrefix("tok_timeout") { throw .timedOut }
         if token.hasPrefix("tok_decline") { throw .declined("card declined") }
         guard amount.amountMinor > 0 else { throw .invalidRequest("amount must be positive") }
-        return try ledger.withLock { ledger throws(PaymentProviderError) in
+        return try await onLedger { ledger throws(PaymentProviderError) in
             try ledger.transact { ledger throws(PaymentProviderError) in
                 if let earlier = ledger.authorizations[idempotencyKey] {
                     guard earlier.amount == amount else { throw .invalidRequest("idempotency key reused with another amount") }
@@ -84,7 +99,7 @@ public final class SandboxPaymentProvider: PaymentProvider {
     }
 
     public func capture(charge reference: String, amount: Money, idempotencyKey: String) async throws(PaymentProviderError) -> ProviderCharge {
-        try ledger.withLock { ledger throws(PaymentProviderError) in
+        try await onLedger { ledger throws(PaymentProviderError) in
             try ledger.transact { ledger throws(PaymentProviderError) in
                 if let earlier = ledger.captures[idempotencyKey] { return (earlier, nil) }
                 guard let authorization = ledger.authorizations.values.first(where: { $0.reference == reference }) else {
@@ -102,7 +117,7 @@ public final class SandboxPaymentProvider: PaymentProvider {
     }
 
     public func refund(charge reference: String, amount: Money, idempotencyKey: String) async throws(PaymentProviderError) -> ProviderRefund {
-        try ledger.withLock { ledger throws(PaymentProviderError) in
+        try await onLedger { ledger throws(PaymentProviderError) in
             try ledger.transact { ledger throws(PaymentProviderError) in
                 if let earlier = ledger.refunds[idempotencyKey] { return (earlier, nil) }
                 guard let captured = ledger.capturedPerCharge[reference], let currency = ledger.authorizations.values.first(where: { $0.reference == reference })?.amount.currency else {

@@ -32,6 +32,9 @@ public struct RetryPolicy: Sendable, Equatable {
 public struct BatchOutcome<State: Codable & Sendable & Equatable>: Sendable {
     /// Outputs, changelog records and dead letters, in the order they must be produced.
     public var messages: [KafkaProducerMessage] = []
+    /// For each message, the position of the input it was produced for (`nil`: a changelog record):
+    /// a delivery that fails for good dead-letters that input when the batch is reprocessed.
+    public var origins: [RecordPosition?] = []
     /// The last offset processed per input partition (the transaction commits the next one).
     public var lastOffsets: [KafkaTopicPartition: Int64] = [:]
     public var processed = 0
@@ -46,16 +49,40 @@ public struct BatchOutcome<State: Codable & Sendable & Equatable>: Sendable {
     public func rollBack(_ store: inout StateStore<State>) {
         for (key, original) in undo { store[key.partition, key.key] = original }
     }
+
+    /// The keys the batch wrote to the changelog: after an abort they are written again with the next
+    /// commit, so that the aborted records (which the local broker keeps readable) never win a restore.
+    public var changedKeys: Set<ChangelogKey> { Set(undo.keys) }
+
+    mutating func append(_ message: KafkaProducerMessage, origin: RecordPosition?) {
+        messages.append(message)
+        origins.append(origin)
+    }
+}
+
+/// Where a record was read: what a delivery failure is traced back to.
+public struct RecordPosition: Hashable, Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
 }
 
 /// Runs a role's handler over a batch: the pure core of the worker, testable without Kafka.
 public struct BatchProcessor<Role: StreamRole>: Sendable {
     public let role: Role
-    public var dedupeWindow: Int
+    public var dedupeWindow: DedupeWindow
+    /// The largest record the runtime reads or writes (librdkafka's `message.max.bytes`); larger
+    /// inputs and outputs are dead-lettered.
     public var maxMessageBytes: Int
     public var retryPolicy: RetryPolicy
 
-    public init(role: Role, dedupeWindow: Int = 256, maxMessageBytes: Int = 1_048_576, retryPolicy: RetryPolicy = RetryPolicy()) {
+    public init(role: Role, dedupeWindow: DedupeWindow = DedupeWindow(), maxMessageBytes: Int = 1_000_000, retryPolicy: RetryPolicy = RetryPolicy()) {
         self.role = role
         self.dedupeWindow = dedupeWindow
         self.maxMessageBytes = maxMessageBytes
@@ -63,10 +90,21 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
     }
 
     /// Processes `records` in order against `store`, which it updates. On any error thrown from here the
-    /// caller must discard `store`'s changes (it works on a copy) and reprocess from committed offsets.
+    /// caller must discard `store`'s changes (roll back is not possible) and reprocess from committed offsets.
+    ///
+    /// - Parameters:
+    ///   - version: written on every changelog record of the batch.
+    ///   - rewrite: keys to write to the changelog again whatever the batch does to them.
+    ///   - poisoned: inputs whose outputs failed for good before: they are dead-lettered with the reason.
+    ///   - deadline: records left when it passes are not handled (and not in `lastOffsets`), so that
+    ///     one slow record cannot hold a batch past it.
     public func process(
         _ records: [InboundRecord],
         store: inout StateStore<Role.State>,
+        version: ChangelogVersion = .initial,
+        rewrite: Set<ChangelogKey> = [],
+        poisoned: [RecordPosition: String] = [:],
+        deadline: ContinuousClock.Instant? = nil,
         sleep: (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) async throws -> BatchOutcome<Role.State> {
         var outcome = BatchOutcome<Role.State>()
@@ -74,25 +112,52 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         var changed: [ChangelogKey: InboundRecord] = [:]
         var changeOrder: [ChangelogKey] = []
 
+        func noteChange(_ changelogKey: ChangelogKey, record: InboundRecord, before: StoredState<Role.State>?) {
+            if changed.updateValue(record, forKey: changelogKey) == nil {
+                changeOrder.append(changelogKey)
+                outcome.undo[changelogKey] = .some(before)
+            }
+        }
+
         for record in records {
+            if let deadline, outcome.processed > 0, ContinuousClock.now >= deadline { break }
             outcome.processed += 1
             outcome.lastOffsets[KafkaTopicPartition(topic: record.topic, partition: record.partition)] = record.offset
             let key = role.stateKey(for: record)
-            var stored = store[record.partition, key] ?? StoredState(state: nil)
-            if role.deduplicatesInputs && stored.hasApplied(record.id) {
+            let changelogKey = ChangelogKey(partition: record.partition, key: key)
+            let before = store[record.partition, key]
+            var stored = before ?? StoredState(state: nil)
+            let recordID = record.id
+            if role.deduplicatesInputs && stored.hasApplied(recordID) {
                 outcome.duplicates += 1
                 continue
             }
-            let result: HandlerResult<Role.State>
-            do {
-                result = try await handle(record, state: stored.state, sleep: sleep)
-            } catch let failure as RecordFailure {
-                outcome.messages.append(deadLetter(record, reason: failure.reason))
-                outcome.deadLettered += 1
-                continue
+            let position = RecordPosition(topic: record.topic, partition: record.partition, offset: record.offset)
+            var failure: String? = poisoned[position]
+            var result = HandlerResult<Role.State>()
+            if failure == nil {
+                do {
+                    result = try await handle(record, state: stored.state, sleep: sleep)
+                    let messages = result.outputs.enumerated().map { envelope($1, for: record, index: $0) }
+                    if let big = messages.first(where: { $0.approximateSize > maxMessageBytes }) {
+                        failure = "output to \(big.topic) of \(big.approximateSize) bytes exceeds the limit of \(maxMessageBytes)"
+                    } else {
+                        for message in messages { outcome.append(message, origin: position) }
+                    }
+                } catch let error as RecordFailure {
+                    failure = error.reason
+                }
             }
-            for (index, output) in result.outputs.enumerated() {
-                outcome.messages.append(envelope(output, for: record, index: index))
+            if let failure {
+                outcome.append(deadLetter(record, reason: failure), origin: nil)
+                outcome.deadLettered += 1
+                // Remembered like an applied record: a redelivered poison record is not dead-lettered twice.
+                if role.deduplicatesInputs {
+                    stored.remember(recordID, at: record.timestampMilliseconds, window: dedupeWindow)
+                    noteChange(changelogKey, record: record, before: before)
+                    store[record.partition, key] = stored
+                }
+                continue
             }
             outcome.emitted += result.outputs.count
             switch result.state {
@@ -100,23 +165,29 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             case .set(let state): stored.state = state
             case .delete: stored.state = nil
             }
-            if role.deduplicatesInputs { stored.remember(record.id, window: dedupeWindow) }
-            let changelogKey = ChangelogKey(partition: record.partition, key: key)
-            if changed.updateValue(record, forKey: changelogKey) == nil {
-                changeOrder.append(changelogKey)
-                outcome.undo[changelogKey] = .some(store[record.partition, key])
-            }
+            if role.deduplicatesInputs { stored.remember(recordID, at: record.timestampMilliseconds, window: dedupeWindow) }
+            noteChange(changelogKey, record: record, before: before)
             store[record.partition, key] = stored
         }
+        let lastRecord = records.prefix(outcome.processed).last
+        for changelogKey in rewrite where changed[changelogKey] == nil {
+            guard let lastRecord else { break }
+            changed[changelogKey] = lastRecord
+            changeOrder.append(changelogKey)
+        }
         for changelogKey in changeOrder {
-            let source = changed[changelogKey]!
-            outcome.messages.append(try changelogRecord(changelogKey, stored: store[changelogKey.partition, changelogKey.key]!, source: source))
+            // The batch's last record is the source of every change: its offset is committed with the
+            // batch, so restore takes the change exactly when the batch committed.
+            let source = records.prefix(outcome.processed).last { $0.topic == changed[changelogKey]!.topic } ?? changed[changelogKey]!
+            let stored = store[changelogKey.partition, changelogKey.key]
+            outcome.append(try changelogRecord(changelogKey, stored: stored, source: source, version: version), origin: nil)
+            store.setVersion(version, partition: changelogKey.partition, key: changelogKey.key)
         }
         outcome.stateChanges = changeOrder.count
         return outcome
     }
 
-    private struct RecordFailure: Error {
+    struct RecordFailure: Error {
         var reason: String
     }
 
@@ -143,43 +214,62 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
                 guard let wait = waits?.popFirst() else {
                     throw RecordFailure(reason: "transient failure persisted past \(retryPolicy.bound): \(error.reason)")
                 }
+                // A cancelled sleep ends the batch (it is reprocessed), never dead-letters the record.
                 try await sleep(wait)
             } catch let error as PoisonMessage {
                 throw RecordFailure(reason: "rejected by handler: \(error.reason)")
+            } catch is CancellationError {
+                throw CancellationError()
             } catch {
+                if Task.isCancelled { throw CancellationError() }
                 throw RecordFailure(reason: "handler failed: \(error)")
             }
         }
     }
 
-    /// Adds the CloudEvents headers; the id is derived from the input position and the output's index.
+    /// Adds the CloudEvents headers; the id is derived from the role, the input's id and the output's
+    /// index, so a copy of the input that slips through (under another offset) yields the same ids.
     func envelope(_ output: OutboundMessage, for record: InboundRecord, index: Int) -> KafkaProducerMessage {
+        let inputID = record.id
         var headers = [
-            KafkaHeader(key: CloudEventHeader.id, string: MessageID.derived(role: role.name, topic: record.topic, partition: record.partition, offset: record.offset, index: index)),
+            KafkaHeader(key: CloudEventHeader.id, string: MessageID.derived(role: role.name, inputID: inputID, index: index)),
             KafkaHeader(key: CloudEventHeader.type, string: output.type),
             KafkaHeader(key: CloudEventHeader.source, string: "souk/\(role.name)"),
             KafkaHeader(key: CloudEventHeader.specVersion, string: "1.0"),
             KafkaHeader(key: CloudEventHeader.time, string: record.timestamp.rfc3339),
             KafkaHeader(key: CloudEventHeader.contentType, string: "application/json"),
             KafkaHeader(key: CloudEventHeader.correlationID, string: output.correlationID ?? record.correlationID),
-            KafkaHeader(key: CloudEventHeader.causationID, string: record.id),
+            KafkaHeader(key: CloudEventHeader.causationID, string: inputID),
         ]
         headers += output.headers
         return KafkaProducerMessage(topic: output.topic, key: output.key.map { Array($0.utf8) }, value: output.value, headers: headers)
     }
 
-    func changelogRecord(_ key: ChangelogKey, stored: StoredState<Role.State>, source: InboundRecord) throws -> KafkaProducerMessage {
+    func changelogRecord(_ key: ChangelogKey, stored: StoredState<Role.State>?, source: InboundRecord, version: ChangelogVersion) throws -> KafkaProducerMessage {
         KafkaProducerMessage(
             topic: role.changelogTopic,
             partition: key.partition,
             key: Array(key.key.utf8),
-            value: Array(try JSONEncoder.souk.encode(stored)),
-            headers: ChangelogSource(topic: source.topic, offset: source.offset).headers
+            value: try stored.map { Array(try JSONEncoder.souk.encode($0)) },
+            headers: ChangelogSource(topic: source.topic, offset: source.offset, version: version).headers
         )
     }
 
+    /// A record that only carries the partition's position, so that a transaction can commit offsets.
+    func positionMarker(partition: Int32, source: InboundRecord, version: ChangelogVersion) -> KafkaProducerMessage {
+        KafkaProducerMessage(
+            topic: role.changelogTopic,
+            partition: partition,
+            key: Array(ChangelogMarker.positionKey.utf8),
+            value: [],
+            headers: ChangelogSource(topic: source.topic, offset: source.offset, version: version).headers
+        )
+    }
+
+    /// The record with the reason in its headers. A value that would make the dead letter too large
+    /// to produce is left out (its size and coordinates stay): nothing is retried forever.
     func deadLetter(_ record: InboundRecord, reason: String) -> KafkaProducerMessage {
-        let headers =
+        var headers =
             record.headers + [
                 KafkaHeader(key: DeadLetterHeader.reason, string: reason),
                 KafkaHeader(key: DeadLetterHeader.role, string: role.name),
@@ -188,38 +278,34 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
                 KafkaHeader(key: DeadLetterHeader.sourceOffset, string: String(record.offset)),
                 KafkaHeader(key: DeadLetterHeader.time, string: record.timestamp.rfc3339),
             ]
-        return KafkaProducerMessage(topic: role.deadLetterTopic, key: record.key.map { Array($0.utf8) }, value: record.value, headers: headers)
-    }
-}
-
-struct ChangelogKey: Hashable, Sendable {
-    var partition: Int32
-    var key: String
-}
-
-/// Which input record a changelog record came from. Restore ignores records whose source the group has
-/// not committed: those belong to a transaction that was aborted or is still open.
-public struct ChangelogSource: Equatable, Sendable {
-    static let topicHeader = "souk_source_topic"
-    static let offsetHeader = "souk_source_offset"
-
-    public var topic: String
-    public var offset: Int64
-
-    public var headers: [KafkaHeader] {
-        [KafkaHeader(key: Self.topicHeader, string: topic), KafkaHeader(key: Self.offsetHeader, string: String(offset))]
-    }
-
-    public init(topic: String, offset: Int64) {
-        self.topic = topic
-        self.offset = offset
-    }
-
-    public init?(headers: [KafkaHeader]) {
-        guard let topic = headers.string(Self.topicHeader), let offset = headers.string(Self.offsetHeader).flatMap(Int64.init) else {
-            return nil
+        var letter = KafkaProducerMessage(topic: role.deadLetterTopic, key: record.key.map { Array($0.utf8) }, value: record.value, headers: headers)
+        if letter.approximateSize > maxMessageBytes {
+            headers.append(KafkaHeader(key: DeadLetterHeader.valueOmitted, string: String(record.value?.count ?? 0)))
+            letter = KafkaProducerMessage(topic: role.deadLetterTopic, key: record.key.map { Array($0.utf8).prefix(1024).map { $0 } }, value: nil, headers: headers)
         }
-        self.init(topic: topic, offset: offset)
+        return letter
+    }
+}
+
+extension KafkaProducerMessage {
+    /// Bytes on the wire, near enough to compare with `message.max.bytes`.
+    var approximateSize: Int {
+        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(64) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 8 }
+    }
+}
+
+extension InboundRecord {
+    var timestampMilliseconds: Int64 { Int64((timestamp.timeIntervalSince1970 * 1000).rounded()) }
+}
+
+/// A state key within its partition.
+public struct ChangelogKey: Hashable, Sendable {
+    public var partition: Int32
+    public var key: String
+
+    public init(partition: Int32, key: String) {
+        self.partition = partition
+        self.key = key
     }
 }
 
@@ -231,11 +317,16 @@ public enum DeadLetterHeader {
     public static let sourcePartition = "dlq_source_partition"
     public static let sourceOffset = "dlq_source_offset"
     public static let time = "dlq_time"
+    /// Set when the record's value was too large to dead-letter: its size in bytes.
+    public static let valueOmitted = "dlq_value_omitted_bytes"
 }
 
 extension Date {
     /// RFC 3339 in UTC with milliseconds.
     public var rfc3339: String {
-        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(self)
+        Date.rfc3339Style.format(self)
     }
+
+    /// Built once: a format style per call costs more than the formatting.
+    static let rfc3339Style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }

@@ -80,11 +80,23 @@ public enum SoukHeader {
 
 /// Deterministic message ids.
 public enum MessageID {
-    /// The id of the `index`th message a role emits for the input at this position. Reprocessing the
-    /// same input yields the same ids, which is what lets consumers drop the copies that an aborted
-    /// transaction leaked. Topic names cannot contain ':', so the parts stay unambiguous.
-    public static func derived(role: String, topic: String, partition: Int32, offset: Int64, index: Int) -> String {
-        "\(role):\(topic):\(partition):\(offset):\(index)"
+    /// The id of the `index`th message a role emits for the input with id `inputID`. Reprocessing the
+    /// same input, or a copy of it at another offset, yields the same ids, which is what lets consumers
+    /// drop the copies that an aborted transaction leaked. A 128-bit FNV-1a hash keeps the id short
+    /// however long the chain of inputs before it.
+    public static func derived(role: String, inputID: String, index: Int) -> String {
+        var hash: UInt128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d
+        let prime: UInt128 = 0x0000_0000_0100_0000_0000_0000_0000_013b
+        for byte in inputID.utf8 {
+            hash ^= UInt128(byte)
+            hash = hash &* prime
+        }
+        for byte in withUnsafeBytes(of: UInt64(index).littleEndian, Array.init) {
+            hash ^= UInt128(byte)
+            hash = hash &* prime
+        }
+        let hex = String(hash, radix: 16)
+        return "\(role):\(String(repeating: "0", count: 32 - hex.count))\(hex)"
     }
 
     /// The id of a record that carries none.

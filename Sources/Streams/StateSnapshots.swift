@@ -6,7 +6,7 @@ import Kafka
 ///
 /// A snapshot is taken only right after a commit, so it holds committed state. Restoring reads the
 /// changelog from the snapshot's offset to the end: any offset at or before the true position is safe,
-/// because the last record per key wins.
+/// because per key the highest version wins.
 public struct StateSnapshots: Sendable {
     public let directory: URL
 
@@ -18,6 +18,8 @@ public struct StateSnapshots: Sendable {
         /// Changelog records before this offset are reflected in `entries`.
         var changelogOffset: Int64
         var entries: [String: StoredState<State>]
+        var versions: [String: ChangelogVersion]?
+        var generation: Int64?
     }
 
     private func file(_ changelog: String, _ partition: Int32) -> URL {

@@ -5,21 +5,32 @@ import Kafka
 public struct StreamConfiguration: Sendable {
     public var bootstrapServers: String
     public var timings: KafkaConsumerTimings
-    /// The worker's slot (like a StatefulSet ordinal). The transactional id is `<role>-<instance>`, so a
-    /// restarted worker fences its dead predecessor at once.
+    /// The worker's instance number: names its client ids only. Transactional ids are per input
+    /// partition (`transactionalID(role:partition:)`), so any number of instances, with any numbers,
+    /// can run side by side.
     public var instance: Int
     public var batchSize: Int
     /// The longest a batch keeps collecting records after its first one before it is committed.
     public var commitInterval: Duration
     /// `false` runs at-least-once (no transactions; offsets committed after the outputs are acknowledged).
     public var exactlyOnce: Bool
-    public var dedupeWindow: Int
+    public var dedupeWindow: DedupeWindow
     public var maxMessageBytes: Int
     public var retryPolicy: RetryPolicy
     /// Creates the changelog and dead-letter topics when they are missing.
     public var createTopics: Bool
-    /// `/health/live` fails when no poll or batch completed for this long.
+    /// `/health/live` fails when input waits and nothing commits or advances for this long; a partition
+    /// in that state for this long is reported stuck on `/health/ready`.
     public var stallThreshold: Duration
+    /// `/health/live` fails after this many aborted (or unknown) commits in a row.
+    public var maxConsecutiveAborts: Int
+    /// A batch takes no new record once it has run this long (a slow handler holds it up no longer).
+    public var batchTimeBound: Duration
+    /// How long a commit that times out is repeated before its outcome counts as unknown.
+    public var commitBound: Duration
+    /// Offsets of batches that wrote nothing are carried to the next transaction; past this a
+    /// transaction with a position marker commits them, so that a restart does not re-read much.
+    public var carryLimit: Duration
     public var producerOverrides: [String: String]
     public var consumerOverrides: [String: String]
     /// Where local state snapshots go (`nil`: none; every restore reads the whole changelog).
@@ -46,11 +57,15 @@ public struct StreamConfiguration: Sendable {
         batchSize: Int = 500,
         commitInterval: Duration = .milliseconds(100),
         exactlyOnce: Bool = true,
-        dedupeWindow: Int = 256,
-        maxMessageBytes: Int = 1_048_576,
+        dedupeWindow: DedupeWindow = DedupeWindow(),
+        maxMessageBytes: Int = 1_000_000,
         retryPolicy: RetryPolicy = RetryPolicy(),
         createTopics: Bool = true,
         stallThreshold: Duration = .seconds(30),
+        maxConsecutiveAborts: Int = 20,
+        batchTimeBound: Duration = .seconds(3),
+        commitBound: Duration = .seconds(20),
+        carryLimit: Duration = .seconds(5),
         producerOverrides: [String: String] = [:],
         consumerOverrides: [String: String] = [:],
         stateDirectory: URL? = nil,
@@ -70,6 +85,10 @@ public struct StreamConfiguration: Sendable {
         self.retryPolicy = retryPolicy
         self.createTopics = createTopics
         self.stallThreshold = stallThreshold
+        self.maxConsecutiveAborts = maxConsecutiveAborts
+        self.batchTimeBound = batchTimeBound
+        self.commitBound = commitBound
+        self.carryLimit = carryLimit
         self.producerOverrides = producerOverrides
         self.consumerOverrides = consumerOverrides
         self.stateDirectory = stateDirectory
@@ -79,6 +98,11 @@ public struct StreamConfiguration: Sendable {
         self.commitVerificationTimeout = commitVerificationTimeout
     }
 
-    public func transactionalID(role: String) -> String { "souk-\(role)-\(instance)" }
+    /// One transactional id per input partition: whoever owns the partition initialises it before
+    /// restoring, which fences the previous owner and ends its open transaction on any broker —
+    /// including one that ignores group generations and never times a transaction out.
+    public func transactionalID(role: String, partition: Int32) -> String { "souk-\(role)-p\(partition)" }
+
+    public func clientID(role: String) -> String { "souk-\(role)-\(instance)" }
     public func groupID(role: String) -> String { "souk-\(role)" }
 }

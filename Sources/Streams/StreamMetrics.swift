@@ -5,7 +5,7 @@ import Metrics
 struct StreamMetrics: Sendable {
     let role: String
 
-    func recordBatch<State>(_ outcome: BatchOutcome<State>, records: [InboundRecord], duration: Duration, committed: Bool) {
+    func recordBatch<State>(_ outcome: BatchOutcome<State>, records: some Collection<InboundRecord>, duration: Duration, committed: Bool) {
         var perPartition: [Int32: Int] = [:]
         for record in records { perPartition[record.partition, default: 0] += 1 }
         for (partition, count) in perPartition {
@@ -20,9 +20,22 @@ struct StreamMetrics: Sendable {
         Timer(label: "souk_stream_batch_duration_seconds", dimensions: [("role", role)]).recordNanoseconds(duration.nanoseconds)
     }
 
-    func recordRestore(duration: Duration, keys: Int) {
-        Timer(label: "souk_stream_restore_duration_seconds", dimensions: [("role", role)]).recordNanoseconds(duration.nanoseconds)
+    func recordRestore(keys: Int) {
+        Counter(label: "souk_stream_restores_total", dimensions: [("role", role)]).increment()
         Counter(label: "souk_stream_restored_keys_total", dimensions: [("role", role)]).increment(by: keys)
+    }
+
+    /// A commit whose outcome was unknown, or that never reached the group's offsets.
+    func recordLostCommit() {
+        Counter(label: "souk_stream_lost_commits_total", dimensions: [("role", role)]).increment()
+    }
+
+    func recordPollIntervalBreaches(_ count: Int) {
+        Counter(label: "souk_stream_poll_interval_exceeded_total", dimensions: [("role", role)]).increment(by: count)
+    }
+
+    func recordStuck(_ partitions: Int) {
+        Gauge(label: "souk_stream_stuck_partitions", dimensions: [("role", role)]).record(partitions)
     }
 
     func recordLag(_ partition: KafkaTopicPartition, lag: Int64) {

@@ -5,11 +5,14 @@ import ServiceLifecycle
 import Synchronization
 
 /// Runs a `StreamRole` as a long-lived consumer-group member: consume → handle → produce, with the
-/// outputs, the state changes, the dead letters and the consumed offsets in one Kafka transaction.
+/// outputs, the state changes, the dead letters and the consumed offsets of each input partition in
+/// one Kafka transaction of that partition's own producer (see `Docs/WorkerRuntime.md`).
 ///
-/// Fatal broker errors (fenced by a newer instance with the same slot) end `run()` with the error so
-/// that the supervisor restarts the worker; on graceful shutdown the open batch is finished and
-/// committed, then the worker stops (leaving its group unless `leaveGroupOnClose` is off).
+/// On assignment a partition stays paused until its producer has been initialised (fencing the
+/// previous owner and ending its open transaction) and its state restored; the consumer keeps polling
+/// meanwhile, and whenever a batch takes long. A commit that aborts is rolled back and reprocessed;
+/// one whose outcome is unknown drops the partition, which is prepared again from its changelog. On
+/// graceful shutdown the open batch is finished and committed, then the worker stops.
 public final class StreamWorker<Role: StreamRole>: Service {
     public let role: Role
     public let configuration: StreamConfiguration
@@ -38,234 +41,544 @@ public final class StreamWorker<Role: StreamRole>: Service {
 
     private var healthName: String { "\(role.name)-\(configuration.instance)" }
 
+    /// The loop's view of its partitions.
+    private final class Owned {
+        var store = StateStore<Role.State>()
+        var owners: [Int32: PartitionOwner] = [:]
+        var nextToken = 0
+        /// Ready means: the group gave this worker its (possibly empty) share.
+        var joined = false
+        var pollBreaches = 0
+        var lastStuckCheck = ContinuousClock.now
+    }
+
     public func run() async throws {
-        health.register(healthName, stallThreshold: configuration.stallThreshold)
+        health.register(healthName, stallThreshold: configuration.stallThreshold, maxConsecutiveAborts: configuration.maxConsecutiveAborts)
         defer { health.markStopped(healthName) }
         // One admin connection for the worker's life: topics at start, snapshot offsets later.
         let admin = try KafkaAdminClient(bootstrapServers: configuration.bootstrapServers, logger: logger)
         if configuration.createTopics { try await ensureTopics(admin) }
-        var output = try await makeOutput()
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: configuration.bootstrapServers,
                 groupID: configuration.groupID(role: role.name),
-                clientID: configuration.transactionalID(role: role.name),
+                clientID: configuration.clientID(role: role.name),
                 timings: configuration.timings,
                 additional: configuration.consumerOverrides
             ),
             logger: logger,
-            rebalanceListener: { [rebalances] event in rebalances.append(event) }
+            rebalanceListener: { [rebalances] event in rebalances.append(event) },
+            pauseOnAssign: true
         )
+        let atLeastOnce = configuration.exactlyOnce ? nil : try KafkaProducer(configuration: producerConfiguration, logger: logger)
         try await consumer.subscribe(topics: role.inputTopics)
         logger.info("worker started", metadata: ["kafka.topics": .string(role.inputTopics.joined(separator: ","))])
 
-        var owned = OwnedPartitions()
+        let owned = Owned()
+        let inbox = PreparedInbox<Role.State>()
         let snapshotter = configuration.stateDirectory.map { Snapshotter(snapshots: StateSnapshots(directory: $0), admin: admin) }
+        let keepalive = Keepalive(consumer: consumer, grace: .milliseconds(300))
+        var leftovers: [KafkaConsumerMessage] = []
         do {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let records = try await collectBatch(consumer, owned: &owned)
-                try await restorePending(consumer, admin, owned: &owned)
-                health.progressed(healthName)
-                guard !records.isEmpty else { continue }
-                let committed: Bool
-                switch try await runBatch(records, store: &owned.store, carried: &owned.carried, consumer: consumer, output: output) {
-                case .aborted: committed = false
-                case .lost:
-                    // A fresh producer with the same transactional id makes the coordinator abort what it
-                    // still holds open, so that readers are not stuck behind it.
-                    await output.close()
-                    output = try await makeOutput()
-                    committed = false
-                case .committed: committed = true
+            try await withThrowingTaskGroup(of: Void.self) { preparations in
+                defer { preparations.cancelAll() }
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    let polled = try await consumer.pollBatch(maxMessages: configuration.batchSize, timeout: .milliseconds(100))
+                    let messages = leftovers + polled.messages
+                    leftovers = []
+                    applyRebalances(owned, consumer: consumer, inbox: inbox, preparations: &preparations)
+                    try await installPrepared(owned, inbox: inbox, consumer: consumer, snapshotter: snapshotter)
+                    notePollBreaches(owned, consumer)
+                    let records = messages.map(InboundRecord.init).filter { owned.owners[$0.partition]?.isReady == true }
+                    if records.isEmpty {
+                        try await commitDueCarries(owned, consumer: consumer, atLeastOnce: atLeastOnce, inbox: inbox, preparations: &preparations)
+                        if owned.joined && !owned.owners.values.contains(where: { !$0.isReady }) { health.progressed(healthName) }
+                        checkStuck(owned)
+                        continue
+                    }
+                    let ready = readyInputs(owned)
+                    let (_, outcome) = try await keepalive.whilePolling(pausing: ready) {
+                        try await runBatch(records, owned, consumer: consumer, atLeastOnce: atLeastOnce, inbox: inbox, preparations: &preparations, snapshotter: snapshotter)
+                    }
+                    leftovers = outcome.records.withLock { $0 }
+                    let paused = outcome.paused.withLock { $0 }
+                    if !paused.isEmpty {
+                        applyRebalances(owned, consumer: consumer, inbox: inbox, preparations: &preparations)
+                        let stillReady = Set(readyInputs(owned))
+                        try? await consumer.resume(paused.filter { stillReady.contains($0) })
+                    }
+                    checkStuck(owned)
                 }
-                if committed, let snapshotter {
-                    try await snapshotter.snapshotDue(owned.store, partitions: Set(records.map(\.partition)), worker: self)
-                }
-                health.progressed(healthName)
             }
         } catch {
             logger.error("worker stopped by error", metadata: ["error": "\(error)"])
             try? await consumer.close(leavingGroup: configuration.leaveGroupOnClose)
-            await output.close()
+            for owner in owned.owners.values { await owner.producer?.discard() }
             throw error
         }
         logger.info("worker shutting down")
         if let snapshotter {
-            try? await snapshotter.snapshot(owned.store, partitions: owned.store.ownedPartitions, worker: self)
+            try? await snapshotter.snapshot(owned.store, partitions: Set(owned.owners.filter { $0.value.isReady }.keys), worker: self)
         }
         try await consumer.close(leavingGroup: configuration.leaveGroupOnClose)
-        await output.close()
+        for owner in owned.owners.values { await owner.producer?.discard() }
+        try? await atLeastOnce?.close(timeout: .seconds(5))
     }
 
-    // MARK: - Batches
+    // MARK: - Partitions
 
-    /// Polls until the batch is full, the commit interval since its first record passed, or nothing more
-    /// is waiting. Applies rebalances between polls.
-    private func collectBatch(_ consumer: KafkaConsumer, owned: inout OwnedPartitions) async throws -> [InboundRecord] {
-        var records: [InboundRecord] = []
-        var deadline: ContinuousClock.Instant?
-        while records.count < configuration.batchSize {
-            let timeout: Duration =
-                if let deadline { min(.milliseconds(5), max(.zero, deadline - .now)) } else { .milliseconds(100) }
-            let batch = try await consumer.pollBatch(maxMessages: configuration.batchSize - records.count, timeout: timeout)
-            let revoked = applyRebalances(&owned)
-            if !revoked.isEmpty { records.removeAll { revoked.contains($0.partition) } }
-            records += batch.messages.map(InboundRecord.init)
-            if batch.messages.isEmpty || !revoked.isEmpty { break }
-            if deadline == nil { deadline = .now + configuration.commitInterval }
-            if let deadline, ContinuousClock.now >= deadline { break }
-        }
-        return records
+    private func inputs(_ partition: Int32) -> [KafkaTopicPartition] {
+        role.inputTopics.map { KafkaTopicPartition(topic: $0, partition: partition) }
     }
 
-    /// The loop's view of its partitions: their state, and those still to restore.
-    private struct OwnedPartitions {
-        var store = StateStore<Role.State>()
-        var pendingRestore = Set<Int32>()
-        /// Ready means: the group gave this worker its (possibly empty) share and its state is restored.
-        var joined = false
-        /// Offsets of batches that produced nothing, committed with the next transaction that does: the
-        /// local broker never commits a transaction that only carries offsets.
-        var carried: [KafkaTopicPartition: Int64] = [:]
+    private func readyInputs(_ owned: Owned) -> [KafkaTopicPartition] {
+        owned.owners.values.filter(\.isReady).flatMap { inputs($0.partition) }
     }
 
-    /// Drops the state of revoked partitions and queues assigned ones for restore.
-    /// - Returns: the partitions revoked.
-    private func applyRebalances(_ owned: inout OwnedPartitions) -> Set<Int32> {
-        let events = rebalances.drain()
-        var revoked = Set<Int32>()
-        for event in events {
+    /// Drops the state of revoked partitions and starts preparing assigned ones.
+    private func applyRebalances(
+        _ owned: Owned,
+        consumer: KafkaConsumer,
+        inbox: PreparedInbox<Role.State>,
+        preparations: inout ThrowingTaskGroup<Void, any Error>
+    ) {
+        for event in rebalances.drain() {
             let partitions = Set(event.partitions.map(\.partition))
             switch event {
             case .assigned:
                 owned.joined = true
-                owned.pendingRestore.formUnion(partitions)
+                for partition in partitions.sorted() {
+                    startPreparing(partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations)
+                }
                 logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.sorted())"])
             case .revoked(_, let cooperative):
                 // Eager revocation takes everything, even partitions listed only once per topic.
-                let lost = cooperative ? partitions : owned.store.ownedPartitions.union(partitions).union(owned.pendingRestore)
-                for partition in lost { owned.store.drop(partition: partition) }
-                owned.carried = owned.carried.filter { !lost.contains($0.key.partition) }
-                owned.pendingRestore.subtract(lost)
-                revoked.formUnion(lost)
+                let lost = cooperative ? partitions : Set(owned.owners.keys).union(partitions)
+                for partition in lost { release(partition, owned) }
                 logger.info("partitions revoked", metadata: ["kafka.partitions": "\(lost.sorted())"])
             }
         }
-        return revoked
     }
 
-    /// Restores newly assigned partitions from the changelog before any of their records is handled.
-    private func restorePending(_ consumer: KafkaConsumer, _ admin: KafkaAdminClient, owned: inout OwnedPartitions) async throws {
-        guard !owned.pendingRestore.isEmpty else {
-            if owned.joined { health.markReady(healthName) }
-            return
+    private func release(_ partition: Int32, _ owned: Owned) {
+        owned.store.drop(partition: partition)
+        if let producer = owned.owners.removeValue(forKey: partition)?.producer {
+            // The producer goes off the loop: destroying it waits for librdkafka's threads.
+            Task.detached { await producer.discard() }
         }
-        let partitions = owned.pendingRestore.sorted()
-        let started = ContinuousClock.now
-        let inputs = role.inputTopics.flatMap { topic in partitions.map { KafkaTopicPartition(topic: topic, partition: $0) } }
-        let committed = try await consumer.committed(inputs)
-        let restorer = ChangelogRestorer<Role.State>(
-            changelogTopic: role.changelogTopic,
-            bootstrapServers: configuration.bootstrapServers,
-            logger: logger,
-            timeout: .seconds(120),
-            snapshots: configuration.stateDirectory.map(StateSnapshots.init),
-            admin: admin
-        )
-        let restored = try await restorer.restore(partitions: partitions, committed: committed)
-        var keys = 0
-        for (partition, entries) in restored {
-            owned.store.install(partition: partition, entries)
-            keys += entries.count
-        }
-        owned.pendingRestore.subtract(partitions)
-        let duration = ContinuousClock.now - started
-        metrics.recordRestore(duration: duration, keys: keys)
-        logger.info(
-            "state restored",
-            metadata: ["kafka.partitions": "\(partitions)", "souk.keys": "\(keys)", "souk.restore_ms": "\(duration.nanoseconds / 1_000_000)"]
-        )
-        health.markReady(healthName)
     }
 
-    enum BatchResult {
-        case committed
-        /// Aborted: rolled back, to be reprocessed from the committed offsets.
-        case aborted
-        /// The commit succeeded for the client but its offsets never reached the group: rolled back
-        /// like an abort, and the producer must be replaced.
-        case lost
+    /// Fences the partition's previous owner, then restores its state, in a child task; the inputs
+    /// stay paused until `installPrepared` takes the result.
+    private func startPreparing(
+        _ partition: Int32,
+        _ owned: Owned,
+        consumer: KafkaConsumer,
+        inbox: PreparedInbox<Role.State>,
+        preparations: inout ThrowingTaskGroup<Void, any Error>,
+        after delay: Duration = .zero
+    ) {
+        release(partition, owned)
+        owned.nextToken += 1
+        let token = owned.nextToken
+        owned.owners[partition] = PartitionOwner(partition: partition, token: token)
+        health.markUnready(healthName)
+        let inputs = inputs(partition)
+        let configuration = self.configuration, role = self.role, logger = self.logger, health = self.health, name = healthName
+        let transactionalID = configuration.transactionalID(role: role.name, partition: partition)
+        let producerConfiguration = self.producerConfiguration
+        preparations.addTask {
+            if delay > .zero { try? await Task.sleep(for: delay) }
+            var attempt = 0
+            while !Task.isCancelled {
+                attempt += 1
+                var producer: KafkaTransactionalProducer?
+                do {
+                    if configuration.exactlyOnce {
+                        let fresh = try KafkaTransactionalProducer(configuration: producerConfiguration, transactionalID: transactionalID, logger: logger)
+                        producer = fresh
+                        try await fresh.initTransactions()
+                    }
+                    let committed = try await consumer.committed(inputs)
+                    let restorer = ChangelogRestorer<Role.State>(
+                        changelogTopic: role.changelogTopic,
+                        bootstrapServers: configuration.bootstrapServers,
+                        logger: logger,
+                        timeout: .seconds(300),
+                        snapshots: configuration.stateDirectory.map(StateSnapshots.init),
+                        admin: nil
+                    )
+                    let restored = try await restorer.restorePartitions([partition], committed: committed) { _ in health.progressed(name) }
+                    inbox.items.withLock {
+                        $0.append(PreparedPartition(partition: partition, token: token, producer: producer, committed: committed, restored: restored[partition]!))
+                    }
+                    return
+                } catch {
+                    await producer?.discard()
+                    if Task.isCancelled { return }
+                    logger.warning(
+                        "preparing a partition failed; retrying",
+                        metadata: ["kafka.partition": "\(partition)", "souk.attempt": "\(attempt)", "error": "\(error)"]
+                    )
+                    try? await Task.sleep(for: .milliseconds(min(2_000, 100 * attempt)))
+                }
+            }
+        }
+    }
+
+    /// Takes finished preparations: installs the state, seeks the inputs to the offsets it matches and
+    /// resumes them.
+    private func installPrepared(
+        _ owned: Owned,
+        inbox: PreparedInbox<Role.State>,
+        consumer: KafkaConsumer,
+        snapshotter: Snapshotter?
+    ) async throws {
+        let prepared = inbox.items.withLock { prepared in
+            defer { prepared.removeAll() }
+            return prepared
+        }
+        for item in prepared {
+            guard let owner = owned.owners[item.partition], owner.token == item.token, !owner.isReady else {
+                if let producer = item.producer { Task.detached { await producer.discard() } }
+                continue
+            }
+            owned.store.install(partition: item.partition, item.restored.entries, versions: item.restored.versions)
+            owner.producer = item.producer
+            owner.version = ChangelogVersion(generation: item.restored.generation + 1, sequence: 0)
+            owner.rewrite = Set(item.restored.leftovers.map { ChangelogKey(partition: item.partition, key: $0) })
+            owner.phase = .ready
+            snapshotter?.forget(item.partition)
+            snapshotter?.generations[item.partition] = owner.version.generation
+            // Read from exactly the offsets the state matches (the group's reset policy is earliest).
+            let positions = inputs(item.partition).map { input in
+                KafkaTopicPartitionOffset(input, offset: item.committed[input].map(KafkaOffset.init) ?? .beginning)
+            }
+            do {
+                if !positions.isEmpty { try await consumer.seek(positions) }
+            } catch {
+                logger.warning("seek after restore failed", metadata: ["kafka.partition": "\(item.partition)", "error": "\(error)"])
+            }
+            try? await consumer.resume(inputs(item.partition))
+            metrics.recordRestore(keys: item.restored.entries.count)
+            logger.info(
+                "partition ready",
+                metadata: [
+                    "kafka.partition": "\(item.partition)", "souk.keys": "\(item.restored.entries.count)",
+                    "souk.changelog_records": "\(item.restored.records)", "souk.generation": "\(owner.version.generation)",
+                    "souk.rewrites": "\(owner.rewrite.count)",
+                ]
+            )
+        }
+        if owned.joined && !owned.owners.values.contains(where: { !$0.isReady }) { health.markReady(healthName) }
+    }
+
+    /// Drops a partition whose commit outcome is unknown (or that was fenced) and prepares it again:
+    /// its state comes back from the changelog, never from a guess.
+    private func reprepare(
+        _ partition: Int32,
+        _ owned: Owned,
+        consumer: KafkaConsumer,
+        inbox: PreparedInbox<Role.State>,
+        preparations: inout ThrowingTaskGroup<Void, any Error>,
+        after delay: Duration = .zero
+    ) async {
+        try? await consumer.pause(inputs(partition))
+        let failingSince = owned.owners[partition]?.failingSince ?? .now
+        startPreparing(partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations, after: delay)
+        owned.owners[partition]?.phase = .preparing(since: failingSince)
+    }
+
+    private func checkStuck(_ owned: Owned) {
+        let now = ContinuousClock.now
+        guard now - owned.lastStuckCheck >= .seconds(1) else { return }
+        owned.lastStuckCheck = now
+        let stuck = owned.owners.values.filter { $0.isStuck(threshold: configuration.stallThreshold, now: now) }.map(\.partition).sorted()
+        health.setStuckPartitions(healthName, stuck)
+        metrics.recordStuck(stuck.count)
+    }
+
+    private func notePollBreaches(_ owned: Owned, _ consumer: KafkaConsumer) {
+        let breaches = consumer.pollIntervalBreaches
+        if breaches > owned.pollBreaches {
+            metrics.recordPollIntervalBreaches(breaches - owned.pollBreaches)
+            owned.pollBreaches = breaches
+        }
+    }
+
+    // MARK: - Batches
+
+    /// What one partition's transaction carries, handed to a child task.
+    private struct CommitItem: Sendable {
+        var partition: Int32
+        var producer: KafkaTransactionalProducer?
+        var messages: [KafkaProducerMessage]
+        var offsets: [KafkaTopicPartition: Int64]
     }
 
     private func runBatch(
         _ records: [InboundRecord],
-        store: inout StateStore<Role.State>,
-        carried: inout [KafkaTopicPartition: Int64],
+        _ owned: Owned,
         consumer: KafkaConsumer,
-        output: WorkerOutput
-    ) async throws -> BatchResult {
+        atLeastOnce: KafkaProducer?,
+        inbox: PreparedInbox<Role.State>,
+        preparations: inout ThrowingTaskGroup<Void, any Error>,
+        snapshotter: Snapshotter?
+    ) async throws {
         let started = ContinuousClock.now
-        let outcome = try await processor.process(records, store: &store)
-        let processed = ContinuousClock.now
-        // Nothing to write (only duplicates, or records that change nothing): no transaction; their
-        // offsets ride along with the next one. Reprocessing them after a crash changes nothing either.
-        if case .transactional = output, outcome.messages.isEmpty {
-            carried.merge(outcome.lastOffsets) { max($0, $1) }
-            metrics.recordBatch(outcome, records: records, duration: .now - started, committed: true)
-            return .committed
+        let deadline = started + configuration.batchTimeBound
+        var items: [CommitItem] = []
+        var outcomes: [Int32: (BatchOutcome<Role.State>, [InboundRecord])] = [:]
+        for (partition, batch) in Dictionary(grouping: records, by: \.partition).sorted(by: { $0.key < $1.key }) {
+            guard let owner = owned.owners[partition], owner.isReady else { continue }
+            let outcome = try await processor.process(
+                batch, store: &owned.store, version: owner.version, rewrite: owner.rewrite, poisoned: owner.poisoned, deadline: deadline
+            )
+            outcomes[partition] = (outcome, batch)
+            var messages = outcome.messages
+            let offsets = owner.carried.merging(outcome.lastOffsets) { max($0, $1) }
+            if messages.isEmpty && configuration.exactlyOnce {
+                // Nothing to write (only duplicates, or records that change nothing): the offsets ride
+                // along with a later transaction; reprocessing them after a crash changes nothing.
+                owner.carry(outcome.lastOffsets)
+                guard let since = owner.carriedSince, ContinuousClock.now - since >= configuration.carryLimit,
+                    let last = batch.prefix(outcome.processed).last
+                else {
+                    health.progressed(healthName)
+                    continue
+                }
+                messages = [processor.positionMarker(partition: partition, source: last, version: owner.version)]
+            }
+            items.append(CommitItem(partition: partition, producer: owner.producer, messages: messages, offsets: offsets))
         }
-        let lastOffsets = carried.merging(outcome.lastOffsets) { max($0, $1) }
-        do {
-            try await output.write(outcome.messages, lastOffsets: lastOffsets, consumer: consumer)
-            if logger.logLevel <= .trace {
-                logger.trace(
-                    "batch committed",
-                    metadata: [
-                        "souk.records": "\(records.count)", "souk.messages": "\(outcome.messages.count)",
-                        "souk.process_us": "\((processed - started).nanoseconds / 1000)",
-                        "souk.write_us": "\((ContinuousClock.now - processed).nanoseconds / 1000)",
-                    ]
+        guard !items.isEmpty else { return }
+        let results = try await commit(items, consumer: consumer, atLeastOnce: atLeastOnce)
+        var committedPartitions: Set<Int32> = []
+        for (item, result) in zip(items, results) {
+            guard let owner = owned.owners[item.partition] else { continue }
+            let (outcome, batch) = outcomes[item.partition] ?? (BatchOutcome(), [])
+            switch result {
+            case .committed:
+                owner.committed()
+                committedPartitions.insert(item.partition)
+                health.committed(healthName)
+                metrics.recordBatch(outcome, records: batch.prefix(outcome.processed), duration: .now - started, committed: true)
+                for (input, offset) in item.offsets {
+                    if let high = consumer.cachedHighWatermark(input) { metrics.recordLag(input, lag: max(0, high - offset - 1)) }
+                }
+                // Records past the batch's time bound were not handled: read them again.
+                try await rewind(consumer, to: Array(batch.dropFirst(outcome.processed)))
+            case .skipped:
+                outcome.rollBack(&owned.store)
+                try? await rewind(consumer, to: batch)
+            case .aborted(let error, let failures):
+                outcome.rollBack(&owned.store)
+                owner.rewrite.formUnion(outcome.changedKeys)
+                for failure in failures where failure.error.isPermanentDeliveryFailure {
+                    guard failure.tag < outcome.origins.count, let origin = outcome.origins[failure.tag] else { continue }
+                    owner.poisoned[origin] = "output failed for good: \(failure.error)"
+                }
+                owner.failed()
+                health.aborted(healthName)
+                metrics.recordBatch(outcome, records: batch.prefix(outcome.processed), duration: .now - started, committed: false)
+                logger.warning("batch aborted; reprocessing", metadata: ["kafka.partition": "\(item.partition)", "kafka.error": "\(error)"])
+                try await rewind(consumer, to: batch)
+                // Every failed transaction call renews the producer: the local broker may never finish
+                // the abort it was asked for, and only a new producer under the same id ends it.
+                if configuration.exactlyOnce, await !renewProducer(owner) {
+                    await reprepare(item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations)
+                }
+            case .unknown(let error):
+                owner.failed()
+                health.aborted(healthName)
+                metrics.recordLostCommit()
+                metrics.recordBatch(outcome, records: batch.prefix(outcome.processed), duration: .now - started, committed: false)
+                logger.error(
+                    "a commit's outcome is unknown; restoring the partition from its changelog",
+                    metadata: ["kafka.partition": "\(item.partition)", "kafka.error": "\(error)"]
                 )
+                await reprepare(item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations)
+            case .fenced(let error):
+                owner.failed()
+                health.aborted(healthName)
+                logger.error(
+                    "fenced by another owner of the partition; preparing it again unless the group takes it away",
+                    metadata: ["kafka.partition": "\(item.partition)", "kafka.error": "\(error)"]
+                )
+                let wait = (configuration.timings.sessionTimeout ?? .seconds(45)) * 2
+                await reprepare(item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations, after: wait)
             }
-            if case .transactional = output, configuration.verifyCommits, !(try await commitLanded(consumer, lastOffsets)) {
-                outcome.rollBack(&store)
-                metrics.recordBatch(outcome, records: records, duration: .now - started, committed: false)
-                logger.error("a committed transaction did not reach the group's offsets; replacing the producer and reprocessing")
-                try await rewind(consumer, partitions: Array(outcome.lastOffsets.keys))
-                return .lost
+        }
+        if let snapshotter, !committedPartitions.isEmpty {
+            for partition in committedPartitions { snapshotter.generations[partition] = owned.owners[partition]?.version.generation }
+            try await snapshotter.snapshotDue(owned.store, partitions: committedPartitions, worker: self)
+        }
+    }
+
+    /// Commits the carried offsets of partitions that have seen nothing but no-op records for a while.
+    private func commitDueCarries(
+        _ owned: Owned,
+        consumer: KafkaConsumer,
+        atLeastOnce: KafkaProducer?,
+        inbox: PreparedInbox<Role.State>,
+        preparations: inout ThrowingTaskGroup<Void, any Error>
+    ) async throws {
+        guard configuration.exactlyOnce else { return }
+        let due = owned.owners.values.filter { owner in
+            owner.isReady && (owner.carriedSince.map { ContinuousClock.now - $0 >= configuration.carryLimit } ?? false)
+        }
+        guard !due.isEmpty else { return }
+        let items = due.compactMap { owner -> CommitItem? in
+            guard let (topicPartition, offset) = owner.carried.max(by: { $0.value < $1.value }) else { return nil }
+            let source = InboundRecord(topic: topicPartition.topic, partition: owner.partition, offset: offset, key: nil, value: nil)
+            return CommitItem(
+                partition: owner.partition, producer: owner.producer,
+                messages: [processor.positionMarker(partition: owner.partition, source: source, version: owner.version)], offsets: owner.carried
+            )
+        }
+        let results = try await commit(items, consumer: consumer, atLeastOnce: atLeastOnce)
+        for (item, result) in zip(items, results) {
+            guard let owner = owned.owners[item.partition] else { continue }
+            switch result {
+            case .committed: owner.committed()
+            case .skipped: break
+            case .aborted:
+                owner.failed()
+                if await !renewProducer(owner) { await reprepare(item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations) }
+            case .unknown, .fenced:
+                owner.failed()
+                await reprepare(item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations)
             }
-            carried = [:]
-            metrics.recordBatch(outcome, records: records, duration: .now - started, committed: true)
-            for (partition, offset) in outcome.lastOffsets {
-                if let high = consumer.cachedHighWatermark(partition) { metrics.recordLag(partition, lag: max(0, high - offset - 1)) }
+        }
+    }
+
+    /// Runs each partition's transaction in a child task of its own; they overlap on the broker.
+    private func commit(_ items: [CommitItem], consumer: KafkaConsumer, atLeastOnce: KafkaProducer?) async throws -> [PartitionCommitResult] {
+        if let atLeastOnce {
+            return [await commitAtLeastOnce(items, producer: atLeastOnce, consumer: consumer)].flatMap { Array(repeating: $0, count: items.count) }
+        }
+        let metadata = try consumer.groupMetadata()
+        let rebalances = self.rebalances, configuration = self.configuration
+        return await withTaskGroup(of: (Int, PartitionCommitResult).self) { group in
+            for (index, item) in items.enumerated() {
+                group.addTask {
+                    (index, await Self.commit(item, metadata: metadata, consumer: consumer, rebalances: rebalances, configuration: configuration))
+                }
             }
-            return .committed
-        } catch let error as KafkaError where error.kind != .fatal {
-            // Abort path: forget the batch's state changes and re-read from the committed offsets.
-            outcome.rollBack(&store)
-            metrics.recordBatch(outcome, records: records, duration: .now - started, committed: false)
-            logger.warning("batch aborted; reprocessing from committed offsets", metadata: ["kafka.error": "\(error)"])
-            try await rewind(consumer, partitions: Array(outcome.lastOffsets.keys))
-            return .aborted
+            var results = [PartitionCommitResult](repeating: .skipped, count: items.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+    }
+
+    private static func commit(
+        _ item: CommitItem,
+        metadata: KafkaConsumerGroupMetadata,
+        consumer: KafkaConsumer,
+        rebalances: RebalanceLog,
+        configuration: StreamConfiguration
+    ) async -> PartitionCommitResult {
+        guard let producer = item.producer else { return .skipped }
+        // A partition the group took away is never committed: its new owner may already have it.
+        if rebalances.revokes(item.partition) || consumer.isAssignmentLost { return .skipped }
+        do {
+            try await producer.begin()
+        } catch let error as KafkaError {
+            return error.kind == .fatal ? .fenced(error) : .aborted(error, failures: [])
+        } catch {
+            return .aborted(KafkaError(kind: .failed, message: "\(error)"), failures: [])
+        }
+        do {
+            for (tag, message) in item.messages.enumerated() {
+                do {
+                    try await producer.produce(message, tag: tag)
+                } catch let error as KafkaError where error.isPermanentDeliveryFailure {
+                    try await producer.abort(bound: configuration.commitBound)
+                    return .aborted(error, failures: [(tag, error)])
+                }
+            }
+            try await producer.sendOffsets(lastProcessed: item.offsets, groupMetadata: metadata)
+        } catch let error as KafkaError where error.kind == .fatal {
+            return .fenced(error)
+        } catch {
+            do {
+                try await producer.abort(bound: configuration.commitBound)
+                return .aborted(error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)"), failures: producer.takeFailedDeliveries())
+            } catch {
+                return .unknown(error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)"))
+            }
+        }
+        if rebalances.revokes(item.partition) || consumer.isAssignmentLost {
+            try? await producer.abort(bound: configuration.commitBound)
+            return .skipped
+        }
+        switch await producer.commit(bound: configuration.commitBound) {
+        case .committed:
+            guard configuration.verifyCommits else { return .committed }
+            if await commitLanded(consumer, item.offsets, grace: configuration.commitVerificationTimeout) { return .committed }
+            return .unknown(KafkaError(kind: .failed, codeName: "_LOST", message: "a committed transaction did not reach the group's offsets"))
+        case .aborted(let error): return .aborted(error, failures: producer.takeFailedDeliveries())
+        case .unknown(let error): return .unknown(error)
+        case .fatal(let error): return .fenced(error)
         }
     }
 
     /// Whether the group's committed offsets reached the batch's end. The transaction's offsets become
     /// visible shortly after the commit returns, so this waits a little before it says no.
-    private func commitLanded(_ consumer: KafkaConsumer, _ lastOffsets: [KafkaTopicPartition: Int64]) async throws -> Bool {
-        let deadline = ContinuousClock.now + configuration.commitVerificationTimeout
+    private static func commitLanded(_ consumer: KafkaConsumer, _ lastOffsets: [KafkaTopicPartition: Int64], grace: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + grace
         while true {
-            let committed = try await consumer.committed(Array(lastOffsets.keys))
-            if lastOffsets.allSatisfy({ (committed[$0.key] ?? -1) > $0.value }) { return true }
+            if let committed = try? await consumer.committed(Array(lastOffsets.keys)),
+                lastOffsets.allSatisfy({ (committed[$0.key] ?? -1) > $0.value })
+            {
+                return true
+            }
             if ContinuousClock.now >= deadline { return false }
-            try await Task.sleep(for: .milliseconds(10))
+            try? await Task.sleep(for: .milliseconds(10))
         }
     }
 
-    private func rewind(_ consumer: KafkaConsumer, partitions: [KafkaTopicPartition]) async throws {
-        let committed = try await consumer.committed(partitions)
-        let positions = partitions.map { KafkaTopicPartitionOffset($0, offset: committed[$0].map(KafkaOffset.init) ?? .beginning) }
-        try await consumer.seek(positions)
+    private func commitAtLeastOnce(_ items: [CommitItem], producer: KafkaProducer, consumer: KafkaConsumer) async -> PartitionCommitResult {
+        do {
+            for item in items {
+                for message in item.messages { try await producer.produce(message) }
+            }
+            try await producer.flush()
+            try await consumer.commit(lastProcessed: items.reduce(into: [:]) { $0.merge($1.offsets) { max($0, $1) } })
+            return .committed
+        } catch {
+            return .aborted(error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)"), failures: [])
+        }
+    }
+
+    /// Replaces a partition's producer with a new one under the same transactional id.
+    private func renewProducer(_ owner: PartitionOwner) async -> Bool {
+        if let old = owner.producer { Task.detached { await old.discard() } }
+        owner.producer = nil
+        do {
+            let fresh = try KafkaTransactionalProducer(
+                configuration: producerConfiguration,
+                transactionalID: configuration.transactionalID(role: role.name, partition: owner.partition),
+                logger: logger
+            )
+            try await fresh.initTransactions()
+            owner.producer = fresh
+            return true
+        } catch {
+            logger.warning("renewing a producer failed", metadata: ["kafka.partition": "\(owner.partition)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Seeks each partition of `records` back to its first record, to be read again.
+    private func rewind(_ consumer: KafkaConsumer, to records: [InboundRecord]) async throws {
+        var first: [KafkaTopicPartition: Int64] = [:]
+        for record in records {
+            let key = KafkaTopicPartition(topic: record.topic, partition: record.partition)
+            first[key] = min(first[key] ?? record.offset, record.offset)
+        }
+        guard !first.isEmpty else { return }
+        try await consumer.seek(first.map { KafkaTopicPartitionOffset($0.key, offset: KafkaOffset($0.value)) })
     }
 
     // MARK: - Set-up
@@ -284,61 +597,12 @@ public final class StreamWorker<Role: StreamRole>: Service {
         ])
     }
 
-    private func makeOutput() async throws -> WorkerOutput {
-        let producerConfiguration = KafkaProducerConfiguration(
+    private var producerConfiguration: KafkaProducerConfiguration {
+        KafkaProducerConfiguration(
             bootstrapServers: configuration.bootstrapServers,
-            clientID: configuration.transactionalID(role: role.name),
+            clientID: configuration.clientID(role: role.name),
             additional: configuration.producerOverrides
         )
-        if configuration.exactlyOnce {
-            let producer = try KafkaTransactionalProducer(
-                configuration: producerConfiguration,
-                transactionalID: configuration.transactionalID(role: role.name),
-                logger: logger
-            )
-            try await retryingRetriable { try await producer.initTransactions() }
-            return .transactional(producer)
-        }
-        return .atLeastOnce(try KafkaProducer(configuration: producerConfiguration, logger: logger))
-    }
-
-    private func retryingRetriable(_ body: () async throws -> Void) async throws {
-        for attempt in 1... {
-            do {
-                return try await body()
-            } catch let error as KafkaError where error.kind == .retriable && attempt < 10 {
-                logger.info("retrying", metadata: ["kafka.error": "\(error)"])
-                try await Task.sleep(for: .milliseconds(200 * attempt))
-            }
-        }
-    }
-}
-
-/// Where a worker's batch goes: one transaction, or produce-then-commit without one.
-enum WorkerOutput: Sendable {
-    case transactional(KafkaTransactionalProducer)
-    case atLeastOnce(KafkaProducer)
-
-    func write(_ messages: [KafkaProducerMessage], lastOffsets: [KafkaTopicPartition: Int64], consumer: KafkaConsumer) async throws {
-        switch self {
-        case .transactional(let producer):
-            let metadata = try consumer.groupMetadata()
-            try await producer.withTransaction { txn in
-                for message in messages { try await txn.produce(message) }
-                try await txn.sendOffsets(lastProcessed: lastOffsets, groupMetadata: metadata)
-            }
-        case .atLeastOnce(let producer):
-            for message in messages { try await producer.produce(message) }
-            try await producer.flush()
-            try await consumer.commit(lastProcessed: lastOffsets)
-        }
-    }
-
-    func close() async {
-        switch self {
-        case .transactional(let producer): try? await producer.close(timeout: .seconds(5))
-        case .atLeastOnce(let producer): try? await producer.close(timeout: .seconds(5))
-        }
     }
 }
 
@@ -352,6 +616,16 @@ public final class RebalanceLog: Sendable {
         events.withLock { $0.append(event) }
     }
 
+    /// Whether a revocation of `partition` is waiting to be applied.
+    public func revokes(_ partition: Int32) -> Bool {
+        events.withLock { events in
+            events.contains { event in
+                guard case .revoked(let partitions, let cooperative) = event else { return false }
+                return !cooperative || partitions.contains { $0.partition == partition }
+            }
+        }
+    }
+
     public func drain() -> [KafkaRebalanceEvent] {
         events.withLock { events in
             defer { events.removeAll() }
@@ -363,6 +637,8 @@ public final class RebalanceLog: Sendable {
 extension StreamWorker {
     /// Takes local snapshots of committed partition state, at most once per interval per partition.
     final class Snapshotter: @unchecked Sendable {
+        func forget(_ partition: Int32) { lastTaken[partition] = nil }
+
         // @unchecked: used from the worker loop only.
         let snapshots: StateSnapshots
         private var lastTaken: [Int32: ContinuousClock.Instant] = [:]
@@ -372,6 +648,9 @@ extension StreamWorker {
             self.snapshots = snapshots
             self.admin = admin
         }
+
+        /// The generation each partition's owner writes with, kept in its snapshot.
+        var generations: [Int32: Int64] = [:]
 
         func snapshotDue(_ store: StateStore<Role.State>, partitions: Set<Int32>, worker: StreamWorker) async throws {
             let now = ContinuousClock.now
@@ -391,7 +670,10 @@ extension StreamWorker {
             for partition in partitions.sorted() {
                 let changelog = KafkaTopicPartition(topic: worker.role.changelogTopic, partition: partition)
                 let offset = try await admin.watermarks(changelog).high
-                let snapshot = StateSnapshots.Snapshot(changelogOffset: offset, entries: store.entries(partition: partition))
+                let snapshot = StateSnapshots.Snapshot(
+                    changelogOffset: offset, entries: store.entries(partition: partition), versions: store.versions(partition: partition),
+                    generation: generations[partition]
+                )
                 let snapshots = self.snapshots
                 try await onBlockingQueue { try snapshots.save(snapshot, changelog.topic, partition: partition) }
                 lastTaken[partition] = .now

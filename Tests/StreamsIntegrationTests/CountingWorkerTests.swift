@@ -116,7 +116,7 @@ import TestSupport
         #expect(metrics.status == 200)
         #expect(metrics.body.contains(#"souk_stream_messages_in_total{role="\#(run.role)",partition="0"}"#) || metrics.body.contains(#"souk_stream_messages_in_total{partition="0",role="\#(run.role)"}"#), "\(metrics.body.prefix(2000))")
         #expect(metrics.body.contains("souk_stream_transactions_total"))
-        #expect(metrics.body.contains("souk_stream_restore_duration_seconds"))
+        #expect(metrics.body.contains("souk_stream_restores_total"))
         #expect(metrics.body.contains("souk_stream_lag"))
         try await run.stopAll()
     }
@@ -137,7 +137,14 @@ import TestSupport
         let deadLetters = try await run.readDeadLetters(count: 3)
         #expect(deadLetters.count == 3)
         for ((value, reason), letter) in zip(poison, deadLetters) {
-            #expect(letter.valueString == value)
+            // A record too large to dead-letter whole loses its value, never its coordinates or size:
+            // it is never retried forever, and the partition goes on.
+            if value.utf8.count > run.maxMessageBytes {
+                #expect(letter.value == nil)
+                #expect(letter.headers.string(DeadLetterHeader.valueOmitted) == String(value.utf8.count))
+            } else {
+                #expect(letter.valueString == value)
+            }
             #expect(letter.headers.string(DeadLetterHeader.reason)?.contains(reason) == true, "\(letter.headers.string(DeadLetterHeader.reason) ?? "no reason")")
             #expect(letter.headers.string(DeadLetterHeader.sourceTopic) == run.input)
             #expect(letter.headers.string(DeadLetterHeader.sourcePartition) == "0")

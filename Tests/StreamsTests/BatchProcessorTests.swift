@@ -40,7 +40,8 @@ import Testing
         let stored = try JSONDecoder().decode(StoredState<Int>.self, from: Data(changelog[0].value!))
         #expect(stored.state == 2)
         #expect(stored.applied == ["in:0:0", "in:0:1"])
-        #expect(ChangelogSource(headers: changelog[0].headers) == ChangelogSource(topic: "in", offset: 1))
+        // The batch's last record is the source of every change: restore takes them once it is committed.
+        #expect(ChangelogSource(headers: changelog[0].headers) == ChangelogSource(topic: "in", offset: 2))
         // Changelog records follow the outputs of the batch.
         #expect(outcome.messages.last?.topic == role.changelogTopic)
     }
@@ -54,7 +55,8 @@ import Testing
         let a = try await BatchProcessor(role: role).process([withChain], store: &first)
         let b = try await BatchProcessor(role: role).process([withChain], store: &second)
         let headers = a.messages[0].headers
-        #expect(headers.string(CloudEventHeader.id) == "counter:in:0:41:0")
+        #expect(headers.string(CloudEventHeader.id) == MessageID.derived(role: "counter", inputID: "upstream-1", index: 0))
+        #expect(headers.string(CloudEventHeader.id)?.count == "counter:".count + 32)
         #expect(headers.string(CloudEventHeader.type) == "souk.diagnostics.Counted.v1")
         #expect(headers.string(CloudEventHeader.source) == "souk/counter")
         #expect(headers.string(CloudEventHeader.specVersion) == "1.0")
@@ -78,11 +80,80 @@ import Testing
         #expect(outcome.lastOffsets[KafkaTopicPartition(topic: "in", partition: 0)] == 6)
     }
 
-    @Test func dedupeWindowIsBounded() async throws {
+    @Test func dedupeWindowIsBoundedByCapacity() async throws {
         var store = StateStore<Int>()
-        let processor = BatchProcessor(role: role, dedupeWindow: 2)
+        let processor = BatchProcessor(role: role, dedupeWindow: DedupeWindow(minimum: 1, capacity: 2))
         _ = try await processor.process((0..<5).map { record(Int64($0), id: "id\($0)") }, store: &store)
         #expect(store[0, "a"]?.applied == ["id3", "id4"])
+    }
+
+    @Test func dedupeWindowKeepsEveryIDWithinItsTime() async throws {
+        var store = StateStore<Int>()
+        let processor = BatchProcessor(role: role, dedupeWindow: DedupeWindow(duration: .seconds(900), minimum: 1, capacity: 100))
+        // 300 records a second apart: all within 15 minutes of the newest, so all are kept (a count of
+        // 256 would have forgotten the first ones); one 20 minutes later leaves only itself.
+        var records = (0..<300).map { index in
+            var copy = record(Int64(index), id: "id\(index)")
+            copy.timestamp = Date(timeIntervalSince1970: Double(index))
+            return copy
+        }
+        _ = try await BatchProcessor(role: role, dedupeWindow: DedupeWindow(duration: .seconds(900), minimum: 1, capacity: 1_000)).process(records, store: &store)
+        #expect(store[0, "a"]?.applied.count == 300)
+        records = [record(300, id: "late")]
+        records[0].timestamp = Date(timeIntervalSince1970: 1_500)
+        _ = try await processor.process(records, store: &store)
+        #expect(store[0, "a"]?.applied == ["late"])
+    }
+
+    @Test func aCopyAtAnotherOffsetGetsTheSameOutputIDs() async throws {
+        var first = StateStore<Int>()
+        var second = StateStore<Int>()
+        let a = try await BatchProcessor(role: role).process([record(3, id: "cmd-7")], store: &first)
+        let b = try await BatchProcessor(role: role).process([record(90, id: "cmd-7")], store: &second)
+        #expect(a.messages[0].headers.string(CloudEventHeader.id) == b.messages[0].headers.string(CloudEventHeader.id))
+    }
+
+    @Test func aRedeliveredPoisonRecordIsDeadLetteredOnce() async throws {
+        var store = StateStore<Int>()
+        let processor = BatchProcessor(role: role)
+        let first = try await processor.process([record(0, value: "{", id: "bad-1")], store: &store)
+        #expect(first.deadLettered == 1)
+        let again = try await processor.process([record(4, value: "{", id: "bad-1")], store: &store)
+        #expect(again.deadLettered == 0)
+        #expect(again.duplicates == 1)
+    }
+
+    @Test func aRecordTooLargeToDeadLetterWholeLosesItsValueNotItsCoordinates() async throws {
+        var store = StateStore<Int>()
+        let big = String(repeating: "x", count: 2_000)
+        let outcome = try await BatchProcessor(role: role, maxMessageBytes: 1_000).process([record(7, value: big)], store: &store)
+        let dead = try #require(outcome.messages.first { $0.topic == role.deadLetterTopic })
+        #expect(dead.value == nil)
+        #expect(dead.headers.string(DeadLetterHeader.valueOmitted) == "2000")
+        #expect(dead.headers.string(DeadLetterHeader.sourceOffset) == "7")
+        #expect(dead.approximateSize <= 1_000)
+    }
+
+    @Test func poisonedInputsAreDeadLetteredWhenReprocessed() async throws {
+        var store = StateStore<Int>()
+        let position = RecordPosition(topic: "in", partition: 0, offset: 1)
+        let outcome = try await BatchProcessor(role: role).process(
+            [record(0), record(1), record(2)], store: &store, poisoned: [position: "output failed for good: MSG_SIZE_TOO_LARGE"]
+        )
+        #expect(outcome.deadLettered == 1)
+        #expect(try counts(outcome).map(\.count) == [1, 2])
+    }
+
+    @Test func keysToRewriteAreWrittenWithTheBatchsVersion() async throws {
+        var store = StateStore<Int>()
+        _ = try await BatchProcessor(role: role).process([record(0, key: "old")], store: &store)
+        let version = ChangelogVersion(generation: 3, sequence: 9)
+        let outcome = try await BatchProcessor(role: role).process(
+            [record(1, key: "a")], store: &store, version: version, rewrite: [ChangelogKey(partition: 0, key: "old")]
+        )
+        let changelog = outcome.messages.filter { $0.topic == role.changelogTopic }
+        #expect(Set(changelog.map { String(decoding: $0.key!, as: UTF8.self) }) == ["a", "old"])
+        #expect(changelog.allSatisfy { ChangelogSource(headers: $0.headers)?.version == version })
     }
 
     @Test(arguments: [
@@ -164,6 +235,14 @@ struct FlakyRole: StreamRole {
         #expect(slept == [.milliseconds(50), .milliseconds(100)])
         #expect(outcome.deadLettered == 0)
         #expect(store.state(partition: 0, key: "k") == 1)
+    }
+
+    @Test func cancellationNeverDeadLetters() async throws {
+        var store = StateStore<Int>()
+        let role = FlakyRole(attempts: .init(5))
+        await #expect(throws: CancellationError.self) {
+            _ = try await BatchProcessor(role: role).process([self.record()], store: &store) { _ in throw CancellationError() }
+        }
     }
 
     @Test func persistentTransientFailuresAreDeadLetteredWithinTheBound() async throws {

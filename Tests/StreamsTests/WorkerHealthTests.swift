@@ -25,9 +25,31 @@ import Testing
         #expect(!health.isLive)
     }
 
+    @Test func aWorkerThatKeepsAbortingIsNotLive() {
+        let health = WorkerHealth()
+        health.register("a-0", stallThreshold: .seconds(60), maxConsecutiveAborts: 3)
+        for _ in 0..<2 { health.aborted("a-0") }
+        #expect(health.isLive)
+        health.aborted("a-0")
+        #expect(!health.isLive, "progress of polls alone does not make a worker that never commits live")
+        health.committed("a-0")
+        #expect(health.isLive)
+    }
+
+    @Test func aStuckPartitionMakesTheWorkerUnready() {
+        let health = WorkerHealth()
+        health.register("a-0", stallThreshold: .seconds(5))
+        health.markReady("a-0")
+        health.setStuckPartitions("a-0", [3])
+        #expect(!health.isReady)
+        #expect(health.stuckPartitions() == ["a-0": [3]])
+        health.setStuckPartitions("a-0", [])
+        #expect(health.isReady)
+    }
+
     @Test func storedStateKeepsTheLatestIDs() {
         var stored = StoredState<Int>(state: 1)
-        for id in ["a", "b", "c"] { stored.remember(id, window: 2) }
+        for id in ["a", "b", "c"] { stored.remember(id, at: 0, window: DedupeWindow(minimum: 1, capacity: 2)) }
         #expect(stored.applied == ["b", "c"])
         #expect(stored.hasApplied("c"))
         #expect(!stored.hasApplied("a"))

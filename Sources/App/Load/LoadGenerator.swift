@@ -10,6 +10,8 @@ import Synchronization
 /// and reports orders/s, latency to each order's terminal event, and whether the system's invariants
 /// held: one terminal state per order, no payment captured twice, no refund above its capture, and per
 /// SKU initial stock = available + reserved + sold with nothing left reserved and sold = what was fulfilled.
+/// A share of the orders can go through the HTTP API instead of straight onto the command topic, and
+/// at the end a fresh restore of the inventory's and the saga's state must agree with the events.
 public struct LoadGenerator: Sendable {
     public struct Options: Sendable {
         public var orders: Int
@@ -22,8 +24,30 @@ public struct LoadGenerator: Sendable {
         /// The sandbox provider's journal, to audit charges on the provider's side too.
         public var ledger: URL?
         public var seed: UInt64
+        /// The HTTP API's address and the key to write with; `nil`: every order goes to the command topic.
+        public var api: API?
+        /// Whether to restore the inventory's and the saga's state from their changelogs at the end and
+        /// compare it with the events.
+        public var verifyState: Bool
 
-        public init(orders: Int, rate: Double, skus: Int = 20, stock: Int? = nil, declineRate: Double = 0.02, timeout: Duration = .seconds(300), ledger: URL? = nil, seed: UInt64 = 42) {
+        public struct API: Sendable {
+            public var base: URL
+            public var key: String
+            /// Share of the orders placed through the API, 0...1.
+            public var share: Double
+
+            /// - Parameter keys: `SOUK_API_KEYS` (`name=key[,name=key…]`); the first key is used.
+            public init(base: URL, keys: String, share: Double) throws {
+                self.base = base
+                self.key = try APIOrderClient.apiKey(fromKeys: keys)
+                self.share = share
+            }
+        }
+
+        public init(
+            orders: Int, rate: Double, skus: Int = 20, stock: Int? = nil, declineRate: Double = 0.02, timeout: Duration = .seconds(300), ledger: URL? = nil,
+            seed: UInt64 = 42, api: API? = nil, verifyState: Bool = true
+        ) {
             self.orders = orders
             self.rate = rate
             self.skus = skus
@@ -32,6 +56,8 @@ public struct LoadGenerator: Sendable {
             self.timeout = timeout
             self.ledger = ledger
             self.seed = seed
+            self.api = api
+            self.verifyState = verifyState
         }
     }
 
@@ -97,37 +123,47 @@ public struct LoadGenerator: Sendable {
         try await waitUntil("the inventory has the seeded stock", timeout: .seconds(120)) { tracker.stockSeen(products.map(\.sku)) }
         logger.info("seeded", metadata: ["skus": "\(products.count)", "stock": "\(stock)"])
 
-        // Orders at the requested rate.
+        // Orders at the requested rate; those for the API each in a child task, so that one retried
+        // against a restarting API holds back neither the rate nor the other orders.
+        let client = options.api.map { APIOrderClient(base: $0.base, apiKey: $0.key, logger: logger) }
         let clock = ContinuousClock()
         let start = clock.now
-        for index in 0..<options.orders {
-            let due = start + .seconds(Double(index) / options.rate)
-            if due > clock.now { try await Task.sleep(until: due, clock: clock) }
-            let lineCount = 1 + Int(random.next() % 3)
-            var chosen: [Product] = []
-            while chosen.count < lineCount {
-                let product = products[Int(random.next() % UInt64(products.count))]
-                if !chosen.contains(where: { $0.sku == product.sku }) { chosen.append(product) }
+        let placement = try await withThrowingTaskGroup(of: Result<Int, APIOrderClient.Rejected>.self) { group in
+            var placement = Placement()
+            for index in 0..<options.orders {
+                let due = start + .seconds(Double(index) / options.rate)
+                if due > clock.now { try await Task.sleep(until: due, clock: clock) }
+                let order = makeOrder(index, products, &random)
+                tracker.placed(order)
+                if let client, Self.throughAPI(index, share: options.api?.share ?? 0) {
+                    placement.viaAPI += 1
+                    group.addTask {
+                        do throws(APIOrderClient.Rejected) { return .success(try await client.place(order)) } catch { return .failure(error) }
+                    }
+                } else {
+                    try await send(producer, order, to: Topics.orderCommands)
+                    if index % 100 == 99 { try await producer.flush() }
+                }
             }
-            let lines = chosen.map { OrderLine(productId: $0.productId, sku: $0.sku, quantity: 1 + Int(random.next() % 3), unitPrice: $0.price) }
-            let declined = Double(random.next() % 10_000) / 10_000 < options.declineRate
-            let order = CreateOrder(
-                orderId: "\(run)-o\(index)", customerId: "\(run)-c\(index % 97)", lines: lines, shippingAddress: .example,
-                paymentToken: declined ? "tok_decline_load" : "tok_visa"
-            )
-            tracker.placed(order)
-            try await send(producer, order, to: Topics.orderCommands)
-            if index % 100 == 99 { try await producer.flush() }
+            try await producer.flush()
+            for try await result in group {
+                switch result {
+                case .success(let attempts): placement.apiAttempts += attempts
+                case .failure(let rejected): placement.failures.append(rejected.description)
+                }
+            }
+            return placement
         }
-        try await producer.flush()
-        logger.info("orders placed", metadata: ["orders": "\(options.orders)"])
+        logger.info("orders placed", metadata: ["orders": "\(options.orders)", "api": "\(placement.viaAPI)", "lost": "\(placement.failures.count)"])
 
-        try? await waitUntil("every order ended", timeout: options.timeout) { tracker.endedCount == options.orders }
+        // An order the API never accepted cannot end; it is a violation of its own, not a reason to wait.
+        let placed = options.orders - placement.failures.count
+        try? await waitUntil("every order ended", timeout: options.timeout) { tracker.endedCount >= placed }
         let elapsed = tracker.lastEnd.map { $0 - start } ?? (clock.now - start)
         // Compensations (refunds, returned stock) may still be on their way after the terminal events.
         let initial = Dictionary(uniqueKeysWithValues: products.map { ($0.sku, stock) })
         try? await waitUntil("the stock settled", timeout: .seconds(60)) { tracker.stockViolations(initial: initial).isEmpty }
-        var violations = tracker.orderViolations() + tracker.paymentViolations() + tracker.stockViolations(initial: initial)
+        var violations = placement.failures + tracker.orderViolations() + tracker.paymentViolations() + tracker.stockViolations(initial: initial)
         var checks = [
             "one terminal event per ended order (\(tracker.endedCount) orders)",
             "no payment captured twice, no refund above its capture (\(tracker.paymentCount) payments)",
@@ -136,6 +172,14 @@ public struct LoadGenerator: Sendable {
         if let ledger = options.ledger {
             violations += try ledgerViolations(ledger)
             checks.append("sandbox gateway ledger: one authorization and at most one capture per payment, refunds ≤ capture")
+        }
+        if options.verifyState {
+            let expected = StateVerifier.Expected(stock: tracker.latestStock, orders: tracker.terminalStates)
+            violations += await stateViolations(expected)
+            checks.append("a fresh restore of inventory and order-saga state from their changelogs agrees with the events (\(expected.stock.count) SKUs, \(expected.orders.count) orders)")
+        }
+        if options.api != nil {
+            checks.append("\(placement.viaAPI) orders placed through the HTTP API, \(placement.apiAttempts - placement.viaAPI + placement.failures.count) requests retried")
         }
         try? await consumer.close(leavingGroup: false)
         try? await producer.close()
@@ -146,8 +190,48 @@ public struct LoadGenerator: Sendable {
             run: run, orders: options.orders, ended: tracker.endedCount, seconds: seconds,
             ordersPerSecond: seconds > 0 ? Double(tracker.endedCount) / seconds : 0,
             p50: LoadReport.percentile(latencies, 0.50), p95: LoadReport.percentile(latencies, 0.95), p99: LoadReport.percentile(latencies, 0.99),
-            terminal: tracker.terminalCounts, violations: violations, checks: checks
+            terminal: tracker.terminalCounts, violations: violations, checks: checks, viaAPI: placement.viaAPI
         )
+    }
+
+    /// What placing the orders through the API came to.
+    struct Placement {
+        var viaAPI = 0
+        /// Requests made for the orders the API accepted.
+        var apiAttempts = 0
+        /// Orders the API never accepted (refused for good, or not within the deadline).
+        var failures: [String] = []
+    }
+
+    /// Spreads the API's share evenly: order `index` goes through the API when it moves `index × share` to the next integer.
+    static func throughAPI(_ index: Int, share: Double) -> Bool {
+        Int(Double(index + 1) * share) > Int(Double(index) * share)
+    }
+
+    /// 1–3 lines of 1–3 items each, and now and then a card that is declined.
+    private func makeOrder(_ index: Int, _ products: [Product], _ random: inout SplitMix64) -> CreateOrder {
+        let lineCount = 1 + Int(random.next() % 3)
+        var chosen: [Product] = []
+        while chosen.count < lineCount {
+            let product = products[Int(random.next() % UInt64(products.count))]
+            if !chosen.contains(where: { $0.sku == product.sku }) { chosen.append(product) }
+        }
+        let lines = chosen.map { OrderLine(productId: $0.productId, sku: $0.sku, quantity: 1 + Int(random.next() % 3), unitPrice: $0.price) }
+        let declined = Double(random.next() % 10_000) / 10_000 < options.declineRate
+        return CreateOrder(
+            orderId: "\(run)-o\(index)", customerId: "\(run)-c\(index % 97)", lines: lines, shippingAddress: .example,
+            paymentToken: declined ? "tok_decline_load" : "tok_visa"
+        )
+    }
+
+    /// The state check's mismatches, at most 20 of them spelled out; a restore that fails is one too.
+    private func stateViolations(_ expected: StateVerifier.Expected) async -> [String] {
+        do {
+            let found = try await StateVerifier(bootstrapServers: bootstrapServers, logger: logger).mismatches(expected)
+            return found.count <= 20 ? found : Array(found.prefix(20)) + ["state: … and \(found.count - 20) more mismatches"]
+        } catch {
+            return ["state: the changelogs could not be restored: \(error)"]
+        }
     }
 
     private func ledgerViolations(_ ledger: URL) throws -> [String] {

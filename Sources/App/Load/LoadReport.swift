@@ -17,6 +17,8 @@ public struct LoadReport: Codable, Sendable {
     /// Broken invariants; empty when every check held.
     public var violations: [String]
     public var checks: [String]
+    /// Orders placed through the HTTP API rather than straight onto the command topic.
+    public var viaAPI: Int = 0
 
     public var passed: Bool { violations.isEmpty && ended == orders }
 

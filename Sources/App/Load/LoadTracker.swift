@@ -71,6 +71,11 @@ final class LoadTracker: Sendable {
     var latencies: [Double] { state.withLock { $0.latencies } }
     var paymentCount: Int { state.withLock { $0.captures.count } }
 
+    /// SKU → the latest InventoryUpdated's (available, reserved, sold).
+    var latestStock: [String: [Int]] { state.withLock { $0.stock } }
+    /// Order id → the first terminal state its events announced.
+    var terminalStates: [String: String] { state.withLock { $0.terminal.compactMapValues(\.first) } }
+
     var terminalCounts: [String: Int] {
         state.withLock { state in state.terminal.values.reduce(into: [:]) { counts, statuses in counts[statuses[0], default: 0] += 1 } }
     }

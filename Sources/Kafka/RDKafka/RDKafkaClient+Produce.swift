@@ -3,7 +3,7 @@ import CRdKafka
 extension RDKafkaClient {
     /// Enqueues one record; librdkafka copies the bytes. `promise` is completed by the delivery callback.
     /// Returns `false` when the local queue is full, so the caller can wait and retry.
-    func enqueue(_ message: KafkaProducerMessage, promise: DeliveryPromise?) throws(KafkaError) -> Bool {
+    func enqueue(_ message: KafkaProducerMessage, promise: DeliveryPromise?, tag: DeliveryTag? = nil) throws(KafkaError) -> Bool {
         var headers: OpaquePointer? = nil
         if !message.headers.isEmpty {
             headers = rd_kafka_headers_new(message.headers.count)
@@ -17,7 +17,7 @@ extension RDKafkaClient {
                 }
             }
         }
-        let opaque = promise.map { Unmanaged.passRetained($0).toOpaque() }
+        let opaque = promise.map { Unmanaged.passRetained($0).toOpaque() } ?? tag?.opaque
         let code = message.key.withOptionalBytes { key in
             message.value.withOptionalBytes { value in
                 souk_rd_kafka_produce(
@@ -35,7 +35,7 @@ extension RDKafkaClient {
         }
         guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return true }
         if let headers { rd_kafka_headers_destroy(headers) }
-        if let opaque { Unmanaged<DeliveryPromise>.fromOpaque(opaque).release() }
+        if let promise { Unmanaged.passUnretained(promise).release() }
         if code == RD_KAFKA_RESP_ERR__QUEUE_FULL { return false }
         throw KafkaError(code: code)
     }

@@ -1,4 +1,5 @@
 import CRdKafka
+import Dispatch
 import Logging
 import Synchronization
 
@@ -21,7 +22,8 @@ final class RDKafkaClient: @unchecked Sendable {
         type: ClientType,
         config: KafkaConfig,
         logger: Logger,
-        rebalanceListener: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil
+        rebalanceListener: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil,
+        pauseOnAssign: Bool = false
     ) throws(KafkaError) {
         let conf = rd_kafka_conf_new()!
         var errorBuffer = [CChar](repeating: 0, count: 512)
@@ -32,7 +34,7 @@ final class RDKafkaClient: @unchecked Sendable {
                 throw .configuration(String(cBuffer: errorBuffer))
             }
         }
-        let context = RDKafkaClientContext(logger: logger, rebalanceListener: rebalanceListener)
+        let context = RDKafkaClientContext(logger: logger, rebalanceListener: rebalanceListener, pauseOnAssign: pauseOnAssign)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
         rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
         rd_kafka_conf_set_error_cb(conf, rdKafkaErrorCallback)
@@ -65,12 +67,24 @@ final class RDKafkaClient: @unchecked Sendable {
     let skipConsumerCloseOnDestroy = Atomic<Bool>(false)
 
     deinit {
-        if skipConsumerCloseOnDestroy.load(ordering: .acquiring) {
-            rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
-        } else {
-            rd_kafka_destroy(handle)
+        // Destroying waits for librdkafka's threads (and a consumer's close): never on the cooperative
+        // pool, where the last reference is often dropped. The context lives until the handle is gone.
+        let doomed = DoomedHandle(handle: handle, context: context)
+        let flags = skipConsumerCloseOnDestroy.load(ordering: .acquiring) ? Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE) : 0
+        RDKafkaClient.destroyer.async {
+            rd_kafka_destroy_flags(doomed.handle, flags)
+            withExtendedLifetime(doomed.context) {}
         }
     }
+
+    /// A handle on its way to `rd_kafka_destroy`: nothing else references it any more.
+    private struct DoomedHandle: @unchecked Sendable {
+        let handle: OpaquePointer
+        let context: RDKafkaClientContext
+    }
+
+    /// Where handles are destroyed, off the cooperative pool.
+    private static let destroyer = DispatchQueue(label: "souk.kafka.destroy", attributes: .concurrent)
 
     /// Runs `body` with the handle on this client's own queue.
     func blocking<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
@@ -96,10 +110,17 @@ final class RDKafkaClientContext: Sendable {
     let failedDeliveries = Mutex<[KafkaError]>([])
     /// Partitions revoked during the current poll, so that a batch never spans a lost partition.
     let revokedDuringPoll = Mutex<Set<KafkaTopicPartition>?>(nil)
+    /// Newly assigned partitions start paused (until their owner resumes them, e.g. after a restore).
+    let pauseOnAssign: Bool
+    /// Failed deliveries of records produced with a tag (`DeliveryTag`), by tag: no allocation per record.
+    let taggedFailures = Mutex<[(tag: Int, error: KafkaError)]>([])
+    /// `_MAX_POLL_EXCEEDED` reports seen by this consumer.
+    let pollIntervalBreaches = Atomic<Int>(0)
 
-    init(logger: Logger, rebalanceListener: (@Sendable (KafkaRebalanceEvent) -> Void)?) {
+    init(logger: Logger, rebalanceListener: (@Sendable (KafkaRebalanceEvent) -> Void)?, pauseOnAssign: Bool = false) {
         self.logger = logger
         self.rebalanceListener = rebalanceListener
+        self.pauseOnAssign = pauseOnAssign
     }
 
     static func from(_ handle: OpaquePointer?) -> RDKafkaClientContext? {
@@ -141,6 +162,8 @@ private let rdKafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePoint
     handle, message, _ in
     guard let message else { return }
     let report = message.pointee
+    if report.err == RD_KAFKA_RESP_ERR_NO_ERROR, let opaque = report._private, DeliveryTag(opaque: opaque) != nil { return }
+    if report.err == RD_KAFKA_RESP_ERR_NO_ERROR, report._private == nil { return }
     let result: Result<KafkaDeliveryReport, KafkaError>
     if report.err == RD_KAFKA_RESP_ERR_NO_ERROR {
         result = .success(
@@ -153,7 +176,11 @@ private let rdKafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePoint
     } else {
         result = .failure(KafkaError(code: report.err))
     }
-    if let promise = report._private {
+    if let opaque = report._private, let tag = DeliveryTag(opaque: opaque) {
+        if case .failure(let error) = result, let context = RDKafkaClientContext.from(handle) {
+            context.taggedFailures.withLock { $0.append((tag.value, error)) }
+        }
+    } else if let promise = report._private {
         Unmanaged<DeliveryPromise>.fromOpaque(promise).takeRetainedValue().fulfil(result)
     } else if case .failure(let error) = result, let context = RDKafkaClientContext.from(handle) {
         context.failedDeliveries.withLock { $0.append(error) }
@@ -176,6 +203,12 @@ private let rdKafkaRebalanceCallback: @convention(c) (
             let code = rd_kafka_assign(handle, partitions)
             if code != RD_KAFKA_RESP_ERR_NO_ERROR {
                 context.logger.error("assign failed", metadata: ["kafka.error": "\(KafkaError(code: code))"])
+            }
+        }
+        if context.pauseOnAssign {
+            let code = rd_kafka_pause_partitions(handle, partitions)
+            if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                context.logger.error("pause failed", metadata: ["kafka.error": "\(KafkaError(code: code))"])
             }
         }
         context.rebalanceListener?(.assigned(list, cooperative: cooperative))
@@ -213,4 +246,20 @@ extension String {
     init(cBuffer buffer: [CChar]) {
         self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+/// A small integer carried in a produced record's opaque pointer instead of an object: the low bit
+/// marks it (object pointers are aligned, so theirs is 0), and its delivery report allocates nothing.
+struct DeliveryTag: Sendable, Equatable {
+    var value: Int
+
+    init(_ value: Int) { self.value = value }
+
+    init?(opaque: UnsafeMutableRawPointer) {
+        let bits = Int(bitPattern: opaque)
+        guard bits & 1 == 1 else { return nil }
+        value = bits >> 1
+    }
+
+    var opaque: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: (value << 1) | 1)! }
 }

@@ -8,7 +8,6 @@ import Synchronization
 /// Dispatch thread keeps the cooperative pool free and makes `send` complete without the caller polling.
 final class RDKafkaPoller: Sendable {
     private let stopRequested = Atomic<Bool>(false)
-    private let stopped = DispatchSemaphore(value: 0)
 
     init(client: RDKafkaClient) {
         // The loop holds the poller until `stop()`, which the owning producer calls when it goes away.
@@ -16,14 +15,12 @@ final class RDKafkaPoller: Sendable {
             while !self.stopRequested.load(ordering: .acquiring) {
                 rd_kafka_poll(client.handle, 50)
             }
-            self.stopped.signal()
         }
     }
 
-    /// Stops the loop and waits for it to leave (at most one poll interval).
+    /// Asks the loop to leave after its current poll. It does not wait (callers may be on the
+    /// cooperative pool, or in a `deinit`); the loop keeps the client alive until it has left.
     func stop() {
-        if stopRequested.exchange(true, ordering: .acquiringAndReleasing) == false {
-            stopped.wait()
-        }
+        stopRequested.store(true, ordering: .releasing)
     }
 }

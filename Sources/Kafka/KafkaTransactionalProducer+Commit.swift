@@ -1,0 +1,97 @@
+import CRdKafka
+
+/// How a commit ended, as far as this client can tell.
+public enum KafkaCommitOutcome: Sendable {
+    case committed
+    /// The transaction was aborted (its records are void); the producer may still be usable.
+    case aborted(KafkaError)
+    /// Neither a commit nor an abort can be confirmed (timed out past the retries, an abort that
+    /// failed): the transaction may still complete. Nothing may be rolled back on the strength of it,
+    /// and the producer must be replaced.
+    case unknown(KafkaError)
+    /// The producer is unusable (fenced by a newer owner of its transactional id).
+    case fatal(KafkaError)
+}
+
+extension KafkaTransactionalProducer {
+    /// Begins a transaction on the producer's own queue (librdkafka may wait for its state lock).
+    public func begin() async throws {
+        if let fatal = fatalError { throw fatal }
+        try await client.blocking { handle in
+            try KafkaError.check(rd_kafka_begin_transaction(handle))
+        }
+    }
+
+    /// Enqueues a record in the open transaction under a tag; a delivery that fails is reported by
+    /// `takeFailedDeliveries()` with it. A record refused at once (too large, say) throws here.
+    public func produce(_ message: KafkaProducerMessage, tag: Int) async throws {
+        while try !client.enqueue(message, promise: nil, tag: DeliveryTag(tag)) {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// The tagged records whose delivery failed since the last call, with why.
+    public func takeFailedDeliveries() -> [(tag: Int, error: KafkaError)] {
+        client.context.taggedFailures.withLock { failures in
+            defer { failures.removeAll() }
+            return failures
+        }
+    }
+
+    /// Commits the open transaction, repeating a commit that timed out (librdkafka resumes it) until
+    /// `bound` has passed. An abortable failure is aborted here. Never aborts after a commit whose
+    /// outcome is unknown: librdkafka refuses that (`_CONFLICT`) and the commit may still complete.
+    public func commit(bound: Duration = .seconds(30)) async -> KafkaCommitOutcome {
+        let deadline = ContinuousClock.now + bound
+        while true {
+            let attempt = max(.milliseconds(100), min(.seconds(10), deadline - .now))
+            do {
+                try await guardedCommit(timeout: attempt)
+                return .committed
+            } catch let error as KafkaError {
+                switch error.kind {
+                case .fatal: return .fatal(error)
+                case .abortable:
+                    do {
+                        try await abort(bound: max(.seconds(1), deadline - .now))
+                        return .aborted(error)
+                    } catch let abortError as KafkaError where abortError.kind == .fatal {
+                        return .fatal(abortError)
+                    } catch {
+                        return .unknown(error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)"))
+                    }
+                case .retriable where ContinuousClock.now < deadline: continue
+                default: return .unknown(error)
+                }
+            } catch {
+                return .unknown(KafkaError(kind: .failed, message: "\(error)"))
+            }
+        }
+    }
+
+    /// Aborts the open transaction, repeating an abort that timed out until `bound` has passed.
+    public func abort(bound: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + bound
+        while true {
+            do {
+                try await abortTransaction(timeout: max(.milliseconds(100), min(.seconds(10), deadline - .now)))
+                return
+            } catch let error as KafkaError where error.kind == .retriable && ContinuousClock.now < deadline {
+                continue
+            } catch let error as KafkaError where error.kind == .invalidState && error.code == RD_KAFKA_RESP_ERR__STATE.rawValue {
+                // No transaction in progress (begin itself failed): nothing to abort.
+                return
+            }
+        }
+    }
+}
+
+extension KafkaTransactionalProducer {
+    /// Gives the producer up without waiting for anything it holds: queued records are purged and its
+    /// open transaction is left to the next producer under the same id, whose initialisation ends it.
+    public func discard() async {
+        let flags = Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING)
+        _ = try? await client.blocking { handle in rd_kafka_purge(handle, flags) }
+        producer.stopPolling()
+    }
+}
