@@ -73,6 +73,11 @@ public enum ContractExport {
             or `souk.CommandRejected.v1` with the reason. A record that is not valid JSON or fails its schema
             goes to the owning role's dead-letter topic.
 
+            The largest record a role reads or writes is 1,000,000 bytes (key, value and headers). A larger
+            command is dead-lettered without its value (header `dlq_value_omitted_bytes` carries its size,
+            `dlq_source_topic`/`dlq_source_partition`/`dlq_source_offset` where it was); later commands on its
+            partition go on. A command whose output would pass the limit is dead-lettered with the reason.
+
             ```sh
             kcat -P -b localhost:9092 -t souk.product.commands.v1 -k prod-1 \\
               -H ce_id=cmd-0001 -H ce_type=souk.product.CreateProduct.v1 -H ce_source=erp \\

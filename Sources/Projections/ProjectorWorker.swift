@@ -58,7 +58,9 @@ public final class ProjectorWorker: Service {
                 bootstrapServers: bootstrapServers, groupID: "souk-projector-\(name)", clientID: "souk-projector-\(name)", timings: timings
             ),
             logger: logger,
-            rebalanceListener: { [rebalances] event in rebalances.append(event) }
+            rebalanceListener: { [rebalances] event in rebalances.append(event) },
+            // Nothing of a new partition is fetched before it is sought to its stored position.
+            pauseOnAssign: true
         )
         try await consumer.subscribe(topics: topics)
         do {
@@ -75,15 +77,18 @@ public final class ProjectorWorker: Service {
 
     private func projectNextBatch(_ consumer: KafkaConsumer, _ database: PostgresConnection, _ cache: ReadCache?) async throws {
         var batch = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
-        let assigned = rebalances.drain().compactMap { event -> [KafkaTopicPartition]? in
-            if case .assigned(let partitions, _) = event { return partitions }
-            return nil
-        }.flatMap { $0 }
-        if !assigned.isEmpty {
+        // Assigned and not revoked again within the same drain (a restart's rebalances come in bursts).
+        var fresh = Set<KafkaTopicPartition>()
+        for event in rebalances.drain() {
+            switch event {
+            case .assigned(let partitions, _): fresh.formUnion(partitions)
+            case .revoked(let partitions, let cooperative): if cooperative { fresh.subtract(partitions) } else { fresh.removeAll() }
+            }
+        }
+        if !fresh.isEmpty {
             // Records fetched before the seek start from the wrong place: drop them, read again.
-            let fresh = Set(assigned)
             batch.removeAll { fresh.contains($0.topicPartition) }
-            try await resume(consumer, database, assigned)
+            try await resume(consumer, database, fresh.sorted())
             health.markReady(healthName)
         }
         health.progressed(healthName)
@@ -108,7 +113,16 @@ public final class ProjectorWorker: Service {
             stored[KafkaTopicPartition(topic: topic, partition: partition)] = offset
         }
         let positions = partitions.map { KafkaTopicPartitionOffset($0, offset: stored[$0].map(KafkaOffset.init) ?? .beginning) }
-        try await consumer.seek(positions)
+        // A partition whose fetcher has not started yet refuses a seek (`_STATE`) for a moment.
+        for attempt in 1... {
+            do {
+                try await consumer.seek(positions)
+                break
+            } catch let error as KafkaError where error.kind == .invalidState && attempt < 50 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        try await consumer.resume(partitions)
         logger.info("resumed", metadata: ["kafka.positions": "\(positions.map { "\($0.topicPartition)@\($0.offset)" })"])
     }
 
@@ -116,7 +130,18 @@ public final class ProjectorWorker: Service {
     private func apply(_ batch: [KafkaConsumerMessage], _ database: PostgresConnection) async throws -> [String] {
         let events = batch.map(ProjectedEvent.init)
         do {
-            return try await apply(events, database, settingAsidePoison: false)
+            // Two projector instances (a rebalance, a zombie) may write the same rows in another
+            // order: a deadlock or serialization failure rolls the batch back, and it is applied again.
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    return try await apply(events, database, settingAsidePoison: false)
+                } catch let error as PostgresError where ["40P01", "40001"].contains(error.sqlState) && attempt < 10 {
+                    logger.info("batch rolled back by a concurrent writer; applying it again", metadata: ["error": "\(error)"])
+                    try await Task.sleep(for: .milliseconds(20 * attempt))
+                }
+            }
         } catch where Self.isPoison(error) {
             // An event the read models cannot take (a value out of a column's range, a payload that is
             // not its type): the batch again, one event at a time, setting aside those that fail.

@@ -82,11 +82,13 @@ final class PreparedInbox<State: Codable & Sendable & Equatable>: Sendable {
 /// How one partition's transaction ended.
 enum PartitionCommitResult: Sendable {
     case committed
+    /// Committed, but its offsets had not reached the group within the check's grace.
+    case committedLate
     /// Not attempted: the partition was revoked or the assignment lost.
     case skipped
     /// Aborted (or never begun): nothing of it counts. `failures` are tagged deliveries that failed.
     case aborted(KafkaError, failures: [(tag: Int, error: KafkaError)])
-    /// May or may not have committed; or committed for the client but its offsets never arrived.
+    /// May or may not have committed.
     case unknown(KafkaError)
     /// Fenced: another owner holds the partition's transactional id.
     case fenced(KafkaError)

@@ -30,6 +30,11 @@ struct StreamMetrics: Sendable {
         Counter(label: "souk_stream_lost_commits_total", dimensions: [("role", role)]).increment()
     }
 
+    /// A commit whose offsets the check did not see in time (diagnostic; see `verifyCommits`).
+    func recordLateCommit() {
+        Counter(label: "souk_stream_late_commits_total", dimensions: [("role", role)]).increment()
+    }
+
     func recordPollIntervalBreaches(_ count: Int) {
         Counter(label: "souk_stream_poll_interval_exceeded_total", dimensions: [("role", role)]).increment(by: count)
     }

@@ -198,6 +198,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                         let fresh = try KafkaTransactionalProducer(configuration: producerConfiguration, transactionalID: transactionalID, logger: logger)
                         producer = fresh
                         try await fresh.initTransactions()
+                        try await Self.sweep(partition, with: fresh, role: role, bound: configuration.commitBound)
                     }
                     let committed = try await consumer.committed(inputs)
                     let restorer = ChangelogRestorer<Role.State>(
@@ -223,6 +224,28 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     try? await Task.sleep(for: .milliseconds(min(2_000, 100 * attempt)))
                 }
             }
+        }
+    }
+
+    /// Commits a transaction that touches only the partition's changelog, right after the producer was
+    /// initialised. On the local broker a predecessor killed between its `EndTxn` and the transaction's
+    /// completion leaves it prepared (initialising does not end a prepared transaction), and it completes
+    /// only when an overlapping transaction ends; an idle new owner would never end one, and the
+    /// prepared transaction would pin every partition it wrote to for all readers, for good. The sweep
+    /// ends it (committing or aborting it as it was decided) before the committed offsets are read for
+    /// the restore. On Apache Kafka it is one cheap transaction per assignment.
+    private static func sweep(_ partition: Int32, with producer: KafkaTransactionalProducer, role: Role, bound: Duration) async throws {
+        try await producer.begin()
+        try await producer.produce(
+            KafkaProducerMessage(
+                topic: role.changelogTopic, partition: partition, key: Array(ChangelogMarker.positionKey.utf8), value: [],
+                headers: ChangelogSource(topic: role.inputTopics[0], offset: -1).headers
+            ),
+            tag: 0
+        )
+        switch await producer.commit(bound: bound) {
+        case .committed: return
+        case .aborted(let error), .unknown(let error), .fatal(let error): throw error
         }
     }
 
@@ -345,6 +368,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     let last = batch.prefix(outcome.processed).last
                 else {
                     health.progressed(healthName)
+                    // Records past the batch's time bound were not handled: read them again.
+                    try await rewind(consumer, to: Array(batch.dropFirst(outcome.processed)))
                     continue
                 }
                 messages = [processor.positionMarker(partition: partition, source: last, version: owner.version)]
@@ -358,7 +383,11 @@ public final class StreamWorker<Role: StreamRole>: Service {
             guard let owner = owned.owners[item.partition] else { continue }
             let (outcome, batch) = outcomes[item.partition] ?? (BatchOutcome(), [])
             switch result {
-            case .committed:
+            case .committed, .committedLate:
+                if case .committedLate = result {
+                    metrics.recordLateCommit()
+                    logger.info("a commit's offsets were not yet visible in the group", metadata: ["kafka.partition": "\(item.partition)"])
+                }
                 owner.committed()
                 committedPartitions.insert(item.partition)
                 health.committed(healthName)
@@ -440,7 +469,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         for (item, result) in zip(items, results) {
             guard let owner = owned.owners[item.partition] else { continue }
             switch result {
-            case .committed: owner.committed()
+            case .committed, .committedLate: owner.committed()
             case .skipped: break
             case .aborted:
                 owner.failed()
@@ -515,8 +544,12 @@ public final class StreamWorker<Role: StreamRole>: Service {
         switch await producer.commit(bound: configuration.commitBound) {
         case .committed:
             guard configuration.verifyCommits else { return .committed }
-            if await commitLanded(consumer, item.offsets, grace: configuration.commitVerificationTimeout) { return .committed }
-            return .unknown(KafkaError(kind: .failed, codeName: "_LOST", message: "a committed transaction did not reach the group's offsets"))
+            // Diagnostic only: on the local broker a commit's offsets can show late (the coordinator
+            // finishes a transaction only when every overlapping one is prepared, and a sweep may apply
+            // an older transaction's offsets after it). Nothing is rolled back for it: the next
+            // transaction of the same producer folds in whatever is still prepared.
+            if await !commitLanded(consumer, item.offsets, grace: configuration.commitVerificationTimeout) { return .committedLate }
+            return .committed
         case .aborted(let error): return .aborted(error, failures: producer.takeFailedDeliveries())
         case .unknown(let error): return .unknown(error)
         case .fatal(let error): return .fenced(error)

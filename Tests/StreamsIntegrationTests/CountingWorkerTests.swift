@@ -154,6 +154,25 @@ import TestSupport
     }
 }
 
+extension CountingWorkerTests {
+    /// A 2 MB command (the broker accepts it): before, the worker aborted and reprocessed its batch
+    /// forever, because the dead letter carrying its bytes could not be produced either.
+    @Test func aTwoMegabyteRecordIsDeadLetteredAndItsPartitionGoesOn() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 1, keys: 1)
+        try run.start(0)
+        try await run.produce(total: 3, chunk: 3, pause: .zero)
+        let huge = #"{"amount": 1, "padding": ""# + String(repeating: "x", count: 2_000_000) + #""}"#
+        try await run.produceRaw(key: "k0", value: huge)
+        try await run.produce(total: 3, chunk: 3, pause: .zero)
+        try await run.verify()
+        let letters = try await run.readDeadLetters(count: 1)
+        #expect(letters.first?.value == nil)
+        #expect(letters.first?.headers.string(DeadLetterHeader.valueOmitted) == String(huge.utf8.count))
+        #expect(letters.first?.headers.string(DeadLetterHeader.reason)?.hasPrefix("oversized") == true)
+        try await run.stopAll()
+    }
+}
+
 /// One counting scenario: topics, workers, produced increments, and the check of the output.
 final class CountingRun: @unchecked Sendable {
     let stack: TestStack
@@ -168,7 +187,7 @@ final class CountingRun: @unchecked Sendable {
     private var expected: [String: Int] = [:]
     private let producer: KafkaProducer
 
-    init(stack: TestStack, partitions: Int, keys: Int, maxMessageBytes: Int = 1_048_576) async throws {
+    init(stack: TestStack, partitions: Int, keys: Int, maxMessageBytes: Int = 1_000_000) async throws {
         self.stack = stack
         self.keys = keys
         self.maxMessageBytes = maxMessageBytes
@@ -177,7 +196,10 @@ final class CountingRun: @unchecked Sendable {
         output = try await stack.freshTopic("counts-out", partitions: partitions)
         logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(role)
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
-        producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)
+        var configuration = stack.producerConfiguration()
+        // Upstream producers may send records larger than the runtime takes: let the test send them too.
+        configuration.additional["message.max.bytes"] = "4000000"
+        producer = try KafkaProducer(configuration: configuration, logger: stack.logger)
     }
 
     private(set) var lastLogFile = URL(fileURLWithPath: "/dev/null")

@@ -16,9 +16,6 @@ import Testing
         let role = CountingRole(name: "fenced", inputTopic: "in", outputTopic: "out")
         for topic in ["in", "out", role.changelogTopic, role.deadLetterTopic] { try cluster.createTopic(topic, partitions: 1) }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        _ = try await producer.send(KafkaProducerMessage(topic: "in", key: "k", value: #"{"amount":1}"#))
-        // 90 = PRODUCER_FENCED, as a newer owner of the partition's transactional id would cause.
-        cluster.failNextRequests(.endTransaction, withErrorCodes: [90])
         let health = WorkerHealth()
         let worker = StreamWorker(
             role: role,
@@ -38,6 +35,13 @@ import Testing
         try await reader.assign([KafkaTopicPartitionOffset(topic: "out", partition: 0, offset: .beginning)])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await worker.run() }
+            // Once the partition is ready (its sweep transaction done), the next EndTxn is the batch's.
+            let ready = ContinuousClock.now + .seconds(30)
+            while !health.isReady && ContinuousClock.now < ready { try await Task.sleep(for: .milliseconds(50)) }
+            try #require(health.isReady, "the worker got its partition")
+            // 90 = PRODUCER_FENCED, as a newer owner of the partition's transactional id would cause.
+            cluster.failNextRequests(.endTransaction, withErrorCodes: [90])
+            _ = try await producer.send(KafkaProducerMessage(topic: "in", key: "k", value: #"{"amount":1}"#))
             let deadline = ContinuousClock.now + .seconds(60)
             var outputs = 0
             // The mock cluster delivers aborted records too: wait for a second copy, the one the
