@@ -10,8 +10,8 @@ extension ReadModelQueries {
         to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at
         """
 
-    static func timestamp(_ column: String) -> String {
-        "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS \(column)"
+    static func timestamp(_ column: String, as name: String? = nil) -> String {
+        "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS \(name ?? column)"
     }
 
     static func date(_ text: String??) -> Date? {
@@ -217,7 +217,13 @@ extension ReadModelQueries {
         let shipment = try await database.query("SELECT status FROM shipments WHERE shipment_id = $1", [query.shipmentId]).records.first
         guard let status = (shipment?["status"] ?? nil) else { return nil }
         let rows = try await database.query(
-            "SELECT status, location, note, \(Self.timestamp("at")) FROM shipment_tracking WHERE shipment_id = $1 ORDER BY at, event_id", [query.shipmentId]
+            // Events of one shipment share a partition: at equal times, the log's order is theirs (event
+            // ids are hashes and say nothing about order).
+            """
+            SELECT t.status, t.location, t.note, \(Self.timestamp("t.at", as: "at")) FROM shipment_tracking t
+            LEFT JOIN event_archive a ON a.event_id = t.event_id
+            WHERE t.shipment_id = $1 ORDER BY t.at, a.kafka_offset, t.event_id
+            """, [query.shipmentId]
         ).records
         let events = rows.compactMap { row -> TrackingView.Event? in
             guard let status = row["status"] ?? nil, let at = Self.date(row["at"]) else { return nil }
