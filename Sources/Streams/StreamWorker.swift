@@ -195,9 +195,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 var producer: KafkaTransactionalProducer?
                 do {
                     if configuration.exactlyOnce {
-                        let fresh = try KafkaTransactionalProducer(configuration: producerConfiguration, transactionalID: transactionalID, logger: logger)
+                        let fresh = try await Self.initialisedProducer(producerConfiguration, transactionalID: transactionalID, logger: logger)
                         producer = fresh
-                        try await fresh.initTransactions()
                         try await Self.sweep(partition, with: fresh, role: role, bound: configuration.commitBound)
                     }
                     let committed = try await consumer.committed(inputs)
@@ -484,7 +483,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
     /// Runs each partition's transaction in a child task of its own; they overlap on the broker.
     private func commit(_ items: [CommitItem], consumer: KafkaConsumer, atLeastOnce: KafkaProducer?) async throws -> [PartitionCommitResult] {
         if let atLeastOnce {
-            return [await commitAtLeastOnce(items, producer: atLeastOnce, consumer: consumer)].flatMap { Array(repeating: $0, count: items.count) }
+            // One produce-flush-commit for all partitions: they share its outcome.
+            return Array(repeating: await commitAtLeastOnce(items, producer: atLeastOnce, consumer: consumer), count: items.count)
         }
         let metadata = try consumer.groupMetadata()
         let rebalances = self.rebalances, configuration = self.configuration
@@ -589,18 +589,26 @@ public final class StreamWorker<Role: StreamRole>: Service {
         if let old = owner.producer { Task.detached { await old.discard() } }
         owner.producer = nil
         do {
-            let fresh = try KafkaTransactionalProducer(
-                configuration: producerConfiguration,
-                transactionalID: configuration.transactionalID(role: role.name, partition: owner.partition),
-                logger: logger
+            owner.producer = try await Self.initialisedProducer(
+                producerConfiguration, transactionalID: configuration.transactionalID(role: role.name, partition: owner.partition), logger: logger
             )
-            try await fresh.initTransactions()
-            owner.producer = fresh
             return true
         } catch {
             logger.warning("renewing a producer failed", metadata: ["kafka.partition": "\(owner.partition)", "error": "\(error)"])
             return false
         }
+    }
+
+    /// A partition's producer, initialised: the previous owner of its id is fenced and its open
+    /// transaction ended.
+    private static func initialisedProducer(
+        _ configuration: KafkaProducerConfiguration,
+        transactionalID: String,
+        logger: Logger
+    ) async throws -> KafkaTransactionalProducer {
+        let producer = try KafkaTransactionalProducer(configuration: configuration, transactionalID: transactionalID, logger: logger)
+        try await producer.initTransactions()
+        return producer
     }
 
     /// Seeks each partition of `records` back to its first record, to be read again.
