@@ -81,7 +81,7 @@ import TestSupport
     func journey() async throws {
         let gateway = try await Gateway(upstreams: [apiPort])
         let api = gateway.url + "/api"
-        let run = uniqueName("e2e").replacingOccurrences(of: "-", with: "")
+        let run = uniqueWord("e2e")
         let ops = try operatorHeaders
 
         // The catalog: an operator adds a tea and its stock.

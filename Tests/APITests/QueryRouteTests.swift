@@ -15,7 +15,7 @@ import TestSupport
 /// would, then read through the router, as their owner, as another customer, as an operator and anonymously.
 @Suite(.serialized) struct QueryRouteTests {
     struct World {
-        var run = uniqueName("q").replacingOccurrences(of: "-", with: "")
+        var run = uniqueWord("q")
         var product: String { "\(run)-p" }
         var sku: String { "\(run)-SKU" }
         var customer: String { "\(run)-c" }
