@@ -65,9 +65,19 @@ public struct InventoryRole: StreamRole {
             outputs.append(try events.internalMessage(address.topic, key: address.key, type: StockAnswer.type, message))
         }
 
+        let timers = TimerClient(topic: topics.timers)
+        func timerID(_ reservationId: String) -> String { "inventory:\(reservationId)" }
+        /// A reservation that ends before its time takes its timer with it: pending timers stay as few
+        /// as the reservations open.
+        func cancelTimer(_ reservationId: String) throws {
+            outputs.append(try timers.cancel(timerID(reservationId), key: skuOf(input)))
+        }
+
         // Whatever arrives, reservations past their time go first (the timer may be late).
         for (id, reservation) in state.stock.expire(at: now) {
             try answer(.expired, id, reservation.orderId, skuOf(input), reservation.quantity, to: state.replies.removeValue(forKey: id))
+            if case .expire(let expiry) = input, expiry.reservationId == id { continue }  // its timer just fired
+            try cancelTimer(id)
         }
 
         switch input {
@@ -90,8 +100,8 @@ public struct InventoryRole: StreamRole {
             } else {
                 if !known {
                     state.replies[request.reservationId] = requester
-                    outputs.append(try TimerClient(topic: topics.timers).schedule(
-                        "inventory:\(request.reservationId)", at: expiresAt, key: request.sku,
+                    outputs.append(try timers.schedule(
+                        timerID(request.reservationId), at: expiresAt, key: request.sku,
                         deliver: ExpireReservation(reservationId: request.reservationId, sku: request.sku), type: ExpireReservation.type,
                         to: topics.reservations, correlationID: request.orderId
                     ))
@@ -102,12 +112,14 @@ public struct InventoryRole: StreamRole {
         case .release(let request):
             if let reservation = try? state.stock.release(request.reservationId) {
                 state.replies[request.reservationId] = nil
+                try cancelTimer(request.reservationId)
                 try answer(.released, request.reservationId, request.orderId, request.sku, reservation.quantity, to: requester)
             }
 
         case .confirm(let request):
+            let reserved = state.stock.reservations[request.reservationId] != nil
             let refusal = attempt { () throws(StockLevel.Refusal) in
-                if state.stock.reservations[request.reservationId] != nil {
+                if reserved {
                     try state.stock.confirm(request.reservationId)
                 } else {
                     // The reservation expired before the payment came; sell directly if the stock is there.
@@ -118,6 +130,7 @@ public struct InventoryRole: StreamRole {
                 try answer(.refused, request.reservationId, request.orderId, request.sku, request.quantity, reason: refusal.description, to: requester)
             } else {
                 state.replies[request.reservationId] = nil
+                if reserved { try cancelTimer(request.reservationId) }
                 try answer(.confirmed, request.reservationId, request.orderId, request.sku, request.quantity, to: requester)
             }
 

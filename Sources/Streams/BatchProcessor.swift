@@ -42,6 +42,8 @@ public struct BatchOutcome<State: Codable & Sendable & Equatable>: Sendable {
     public var duplicates = 0
     public var deadLettered = 0
     public var stateChanges = 0
+    /// Keys whose new state was refused for its size (the records that caused it were dead-lettered).
+    public var oversizedStates: [String] = []
     /// Each changed key's value before the batch (`nil`: it had none), to roll the store back on abort.
     var undo: [ChangelogKey: StoredState<State>?] = [:]
 
@@ -80,12 +82,22 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
     /// The largest record the runtime reads or writes (librdkafka's `message.max.bytes`); larger
     /// inputs and outputs are dead-lettered.
     public var maxMessageBytes: Int
+    /// The largest encoded state value of one key; a record that would make one larger is dead-lettered.
+    public var maxStateBytes: Int
     public var retryPolicy: RetryPolicy
 
-    public init(role: Role, dedupeWindow: DedupeWindow = DedupeWindow(), maxMessageBytes: Int = 1_000_000, retryPolicy: RetryPolicy = RetryPolicy()) {
+    public init(
+        role: Role,
+        dedupeWindow: DedupeWindow = DedupeWindow(),
+        maxMessageBytes: Int = 1_000_000,
+        maxStateBytes: Int = 512 * 1024,
+        retryPolicy: RetryPolicy = RetryPolicy()
+    ) {
         self.role = role
         self.dedupeWindow = dedupeWindow
         self.maxMessageBytes = maxMessageBytes
+        // A changelog record is the state plus its key and headers: it must fit in a message too.
+        self.maxStateBytes = min(maxStateBytes, maxMessageBytes - 16 * 1024)
         self.retryPolicy = retryPolicy
     }
 
@@ -107,104 +119,236 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         deadline: ContinuousClock.Instant? = nil,
         sleep: (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) async throws -> BatchOutcome<Role.State> {
+        var batch = Batch(processor: self)
+        for record in records {
+            if let deadline, batch.outcome.processed > 0, ContinuousClock.now >= deadline { break }
+            batch.outcome.processed += 1
+            batch.outcome.lastOffsets[KafkaTopicPartition(topic: record.topic, partition: record.partition)] = record.offset
+            try await batch.apply(record, store: &store, poisoned: poisoned, sleep: sleep)
+        }
+        let handled = records.prefix(batch.outcome.processed)
+        batch.tombstoneExpiredGhosts(handled, store: &store)
+        if let lastRecord = handled.last {
+            for changelogKey in rewrite where batch.changed[changelogKey] == nil {
+                batch.changed[changelogKey] = lastRecord
+                batch.changeOrder.append(changelogKey)
+            }
+        }
+        for changelogKey in batch.changeOrder {
+            // The batch's last record is the source of every change: its offset is committed with the
+            // batch, so restore takes the change exactly when the batch committed.
+            let source = handled.last { $0.topic == batch.changed[changelogKey]!.topic } ?? batch.changed[changelogKey]!
+            let value = try batch.encoded[changelogKey] ?? store[changelogKey.partition, changelogKey.key].map(encode)
+            batch.outcome.append(changelogRecord(changelogKey, value: value, source: source, version: version), origin: nil)
+            store.setVersion(version, partition: changelogKey.partition, key: changelogKey.key)
+        }
+        batch.outcome.stateChanges = batch.changeOrder.count
+        return batch.outcome
+    }
+
+    /// One batch in the making: its outcome, and the keys it changed (coalesced into one changelog
+    /// record per key, holding its final state).
+    private struct Batch {
+        let processor: BatchProcessor
         var outcome = BatchOutcome<Role.State>()
-        // Changelog records are coalesced: one per key per batch, holding its final state.
         var changed: [ChangelogKey: InboundRecord] = [:]
         var changeOrder: [ChangelogKey] = []
+        /// Each changed key's final value, encoded when its size was checked (`nil`: a tombstone).
+        var encoded: [ChangelogKey: [UInt8]?] = [:]
 
-        func noteChange(_ changelogKey: ChangelogKey, record: InboundRecord, before: StoredState<Role.State>?) {
+        var role: Role { processor.role }
+
+        mutating func noteChange(_ changelogKey: ChangelogKey, record: InboundRecord, before: StoredState<Role.State>?) {
             if changed.updateValue(record, forKey: changelogKey) == nil {
                 changeOrder.append(changelogKey)
                 outcome.undo[changelogKey] = .some(before)
             }
         }
 
-        for record in records {
-            if let deadline, outcome.processed > 0, ContinuousClock.now >= deadline { break }
-            outcome.processed += 1
-            outcome.lastOffsets[KafkaTopicPartition(topic: record.topic, partition: record.partition)] = record.offset
+        mutating func deadLetter(_ record: InboundRecord, reason: String) {
+            outcome.append(processor.deadLetter(record, reason: reason), origin: nil)
+            outcome.deadLettered += 1
+        }
+
+        mutating func apply(
+            _ record: InboundRecord,
+            store: inout StateStore<Role.State>,
+            poisoned: [RecordPosition: String],
+            sleep: (Duration) async throws -> Void
+        ) async throws {
             let key = role.stateKey(for: record)
             let changelogKey = ChangelogKey(partition: record.partition, key: key)
             let before = store[record.partition, key]
-            var stored = before ?? StoredState(state: nil)
             let recordID = record.id
-            if role.deduplicatesInputs && stored.hasApplied(recordID) {
+            if role.deduplicatesInputs, before?.hasApplied(recordID) == true {
                 outcome.duplicates += 1
-                continue
+                return
             }
             let position = RecordPosition(topic: record.topic, partition: record.partition, offset: record.offset)
-            var failure: String? = poisoned[position]
-            var result = HandlerResult<Role.State>()
+            var failure = poisoned[position]
+            var decision: (state: HandlerResult<Role.State>.StateChange, messages: [KafkaProducerMessage])?
             if failure == nil {
                 do {
-                    result = try await handle(record, state: stored.state, sleep: sleep)
-                    let messages = result.outputs.enumerated().map { envelope($1, for: record, index: $0) }
-                    if let big = messages.first(where: { $0.approximateSize > maxMessageBytes }) {
-                        failure = "output to \(big.topic) of \(big.approximateSize) bytes exceeds the limit of \(maxMessageBytes)"
-                    } else {
-                        for message in messages { outcome.append(message, origin: position) }
+                    let input = try processor.decode(record)
+                    if role.isPartitionWide(input) {
+                        try applyPartitionWide(input, record, position, store: &store)
+                        return
                     }
+                    let result = try await processor.handle(input, record, state: before?.state, sleep: sleep)
+                    decision = (result.state, try processor.envelopes(result.outputs, for: record))
                 } catch let error as RecordFailure {
                     failure = error.reason
                 }
             }
-            if let failure {
-                outcome.append(deadLetter(record, reason: failure), origin: nil)
-                outcome.deadLettered += 1
-                // Remembered like an applied record: a redelivered poison record is not dead-lettered twice.
-                if role.deduplicatesInputs {
-                    stored.remember(recordID, at: record.timestampMilliseconds, window: dedupeWindow)
-                    noteChange(changelogKey, record: record, before: before)
-                    store[record.partition, key] = stored
+            var stored = before ?? StoredState(state: nil)
+            if let decision {
+                switch decision.state {
+                case .unchanged: break
+                case .set(let state): stored.state = state
+                case .delete: stored.state = nil
                 }
-                continue
+                if decision.state != .unchanged || role.deduplicatesInputs {
+                    if role.deduplicatesInputs { stored.remember(recordID, at: record.timestampMilliseconds, window: processor.dedupeWindow) }
+                    if let refusal = write(role.deduplicatesInputs || stored.state != nil ? stored : nil, changelogKey, record, before, store: &store) {
+                        failure = refusal
+                        stored = before ?? StoredState(state: nil)
+                    } else {
+                        if stored.state == nil, role.deduplicatesInputs { store.noteGhost(partition: record.partition, key: key, at: record.timestampMilliseconds) }
+                    }
+                }
+                if failure == nil {
+                    for message in decision.messages { outcome.append(message, origin: position) }
+                    outcome.emitted += decision.messages.count
+                    return
+                }
             }
-            outcome.emitted += result.outputs.count
-            switch result.state {
-            case .unchanged: if !role.deduplicatesInputs { continue }
-            case .set(let state): stored.state = state
-            case .delete: stored.state = nil
+            deadLetter(record, reason: failure!)
+            // Remembered like an applied record: a redelivered poison record is not dead-lettered twice.
+            if role.deduplicatesInputs {
+                stored.remember(recordID, at: record.timestampMilliseconds, window: processor.dedupeWindow)
+                if write(stored, changelogKey, record, before, store: &store) != nil {
+                    // Even the ids alone do not fit: forget the oldest rather than wedge the key.
+                    stored.applied = [recordID]
+                    stored.appliedAt = [record.timestampMilliseconds]
+                    _ = write(stored, changelogKey, record, before, store: &store)
+                }
             }
-            if role.deduplicatesInputs { stored.remember(recordID, at: record.timestampMilliseconds, window: dedupeWindow) }
+        }
+
+        /// Stores a key's new value once its encoding fits; returns why not otherwise (the store is
+        /// left as it was).
+        mutating func write(
+            _ stored: StoredState<Role.State>?,
+            _ changelogKey: ChangelogKey,
+            _ record: InboundRecord,
+            _ before: StoredState<Role.State>?,
+            store: inout StateStore<Role.State>
+        ) -> String? {
+            let bytes: [UInt8]?
+            do {
+                bytes = try stored.map(processor.encode)
+            } catch {
+                return "the state of key \(changelogKey.key) in role \(role.name) cannot be encoded: \(error)"
+            }
+            if let bytes, bytes.count > processor.maxStateBytes {
+                outcome.oversizedStates.append(changelogKey.key)
+                return "the state of key \(changelogKey.key) in role \(role.name) would be \(bytes.count) bytes, over the limit of \(processor.maxStateBytes)"
+            }
             noteChange(changelogKey, record: record, before: before)
-            store[record.partition, key] = stored
+            encoded[changelogKey] = .some(bytes)
+            store[changelogKey.partition, changelogKey.key] = stored
+            return nil
         }
-        let lastRecord = records.prefix(outcome.processed).last
-        for changelogKey in rewrite where changed[changelogKey] == nil {
-            guard let lastRecord else { break }
-            changed[changelogKey] = lastRecord
-            changeOrder.append(changelogKey)
+
+        /// A tick-like input: the role sees every key of the partition and may change any of them.
+        mutating func applyPartitionWide(_ input: Role.Input, _ record: InboundRecord, _ position: RecordPosition, store: inout StateStore<Role.State>) throws {
+            let result: PartitionResult<Role.State>
+            let messages: [KafkaProducerMessage]
+            do {
+                do {
+                    result = try role.handlePartition(input, states: PartitionStates(entries: store.entries(partition: record.partition)), context: HandlerContext(record: record))
+                } catch let error as PoisonMessage {
+                    throw RecordFailure(reason: "rejected by handler: \(error.reason)")
+                } catch {
+                    throw RecordFailure(reason: "handler failed: \(error)")
+                }
+                messages = try processor.envelopes(result.outputs, for: record)
+            } catch let error as RecordFailure {
+                deadLetter(record, reason: error.reason)
+                return
+            }
+            for (key, change) in result.changes.sorted(by: { $0.key < $1.key }) {
+                let changelogKey = ChangelogKey(partition: record.partition, key: key)
+                let before = store[record.partition, key]
+                var stored = before ?? StoredState(state: nil)
+                switch change {
+                case .unchanged: continue
+                case .set(let state): stored.state = state
+                case .delete: stored.state = nil
+                }
+                let kept = stored.state != nil || !stored.applied.isEmpty ? stored : nil
+                if let refusal = write(kept, changelogKey, record, before, store: &store) {
+                    // The input's effects on other keys stand; this key keeps its value and the reason is on record.
+                    deadLetter(record, reason: refusal)
+                }
+            }
+            for message in messages { outcome.append(message, origin: position) }
+            outcome.emitted += messages.count
         }
-        for changelogKey in changeOrder {
-            // The batch's last record is the source of every change: its offset is committed with the
-            // batch, so restore takes the change exactly when the batch committed.
-            let source = records.prefix(outcome.processed).last { $0.topic == changed[changelogKey]!.topic } ?? changed[changelogKey]!
-            let stored = store[changelogKey.partition, changelogKey.key]
-            outcome.append(try changelogRecord(changelogKey, stored: stored, source: source, version: version), origin: nil)
-            store.setVersion(version, partition: changelogKey.partition, key: changelogKey.key)
+
+        /// Deleted keys whose ids have outlived the dedupe window go for good: a tombstone each.
+        mutating func tombstoneExpiredGhosts(_ handled: ArraySlice<InboundRecord>, store: inout StateStore<Role.State>) {
+            guard role.deduplicatesInputs else { return }
+            var newest: [Int32: InboundRecord] = [:]
+            for record in handled where (newest[record.partition]?.timestampMilliseconds ?? .min) <= record.timestampMilliseconds {
+                newest[record.partition] = record
+            }
+            for (partition, record) in newest {
+                for key in store.expireGhosts(partition: partition, before: record.timestampMilliseconds - processor.dedupeWindow.milliseconds) {
+                    let changelogKey = ChangelogKey(partition: partition, key: key)
+                    let before = store[partition, key]
+                    noteChange(changelogKey, record: record, before: before)
+                    encoded[changelogKey] = .some(nil)
+                    store[partition, key] = nil
+                }
+            }
         }
-        outcome.stateChanges = changeOrder.count
-        return outcome
     }
 
     struct RecordFailure: Error {
         var reason: String
     }
 
+    func decode(_ record: InboundRecord) throws -> Role.Input {
+        if let size = record.value?.count, size > maxMessageBytes {
+            throw RecordFailure(reason: "oversized: \(size) bytes exceeds the limit of \(maxMessageBytes)")
+        }
+        do {
+            return try role.decode(record)
+        } catch {
+            throw RecordFailure(reason: "undecodable: \(error)")
+        }
+    }
+
+    /// The outputs with their headers, or why they cannot be produced.
+    func envelopes(_ outputs: [OutboundMessage], for record: InboundRecord) throws -> [KafkaProducerMessage] {
+        let messages = outputs.enumerated().map { envelope($1, for: record, index: $0) }
+        if let big = messages.first(where: { $0.approximateSize > maxMessageBytes }) {
+            throw RecordFailure(reason: "output to \(big.topic) of \(big.approximateSize) bytes exceeds the limit of \(maxMessageBytes)")
+        }
+        return messages
+    }
+
+    func encode(_ stored: StoredState<Role.State>) throws -> [UInt8] {
+        Array(try JSONEncoder.souk.encode(stored))
+    }
+
     private func handle(
+        _ input: Role.Input,
         _ record: InboundRecord,
         state: Role.State?,
         sleep: (Duration) async throws -> Void
     ) async throws -> HandlerResult<Role.State> {
-        if let size = record.value?.count, size > maxMessageBytes {
-            throw RecordFailure(reason: "oversized: \(size) bytes exceeds the limit of \(maxMessageBytes)")
-        }
-        let input: Role.Input
-        do {
-            input = try role.decode(record)
-        } catch {
-            throw RecordFailure(reason: "undecodable: \(error)")
-        }
         var waits: ArraySlice<Duration>?
         while true {
             do {
@@ -245,12 +389,12 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         return KafkaProducerMessage(topic: output.topic, key: output.key.map { Array($0.utf8) }, value: output.value, headers: headers)
     }
 
-    func changelogRecord(_ key: ChangelogKey, stored: StoredState<Role.State>?, source: InboundRecord, version: ChangelogVersion) throws -> KafkaProducerMessage {
+    func changelogRecord(_ key: ChangelogKey, value: [UInt8]?, source: InboundRecord, version: ChangelogVersion) -> KafkaProducerMessage {
         KafkaProducerMessage(
             topic: role.changelogTopic,
             partition: key.partition,
             key: Array(key.key.utf8),
-            value: try stored.map { Array(try JSONEncoder.souk.encode($0)) },
+            value: value,
             headers: ChangelogSource(topic: source.topic, offset: source.offset, version: version).headers
         )
     }

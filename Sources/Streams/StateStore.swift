@@ -71,6 +71,8 @@ public struct StateStore<State: Codable & Sendable & Equatable>: Sendable {
     private(set) var partitions: [Int32: [String: StoredState<State>]] = [:]
     /// The changelog version each key was last written with, for snapshots.
     private(set) var versions: [Int32: [String: ChangelogVersion]] = [:]
+    /// Deleted keys that still keep applied ids, oldest deletion first: they go once the window passes.
+    private var ghosts: [Int32: [(key: String, at: Int64)]] = [:]
 
     public init() {}
 
@@ -94,10 +96,29 @@ public struct StateStore<State: Codable & Sendable & Equatable>: Sendable {
     mutating func install(partition: Int32, _ entries: [String: StoredState<State>], versions: [String: ChangelogVersion] = [:]) {
         partitions[partition] = entries
         self.versions[partition] = versions
+        ghosts[partition] = entries.compactMap { entry in entry.value.state == nil ? (entry.key, entry.value.appliedAt.last ?? 0) : nil }
+            .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
     }
 
     mutating func drop(partition: Int32) {
         partitions[partition] = nil
         versions[partition] = nil
+        ghosts[partition] = nil
+    }
+
+    mutating func noteGhost(partition: Int32, key: String, at time: Int64) {
+        ghosts[partition, default: []].append((key, time))
+    }
+
+    /// Removes from the queue the deleted keys whose last id is older than `horizon`, and returns those
+    /// still deleted (a key set again since is no ghost any more).
+    mutating func expireGhosts(partition: Int32, before horizon: Int64) -> [String] {
+        guard let queue = ghosts[partition], let first = queue.first, first.at < horizon else { return [] }
+        let count = queue.prefix { $0.at < horizon }.count
+        ghosts[partition]!.removeFirst(count)
+        return queue.prefix(count).compactMap { ghost in
+            guard let stored = self[partition, ghost.key], stored.state == nil, (stored.appliedAt.last ?? 0) < horizon else { return nil }
+            return ghost.key
+        }
     }
 }

@@ -16,6 +16,10 @@ public struct StreamConfiguration: Sendable {
     public var exactlyOnce: Bool
     public var dedupeWindow: DedupeWindow
     public var maxMessageBytes: Int
+    /// The largest state value (one key's, encoded) the runtime keeps: a record that would make one
+    /// larger is dead-lettered with the role and key named, so that a state that outgrows the
+    /// changelog's record size is an error, never a role that can no longer commit.
+    public var maxStateBytes: Int
     public var retryPolicy: RetryPolicy
     /// Creates the changelog and dead-letter topics when they are missing.
     public var createTopics: Bool
@@ -57,6 +61,7 @@ public struct StreamConfiguration: Sendable {
         exactlyOnce: Bool = true,
         dedupeWindow: DedupeWindow = DedupeWindow(),
         maxMessageBytes: Int = 1_000_000,
+        maxStateBytes: Int = 512 * 1024,
         retryPolicy: RetryPolicy = RetryPolicy(),
         createTopics: Bool = true,
         stallThreshold: Duration = .seconds(30),
@@ -80,6 +85,7 @@ public struct StreamConfiguration: Sendable {
         self.exactlyOnce = exactlyOnce
         self.dedupeWindow = dedupeWindow
         self.maxMessageBytes = maxMessageBytes
+        self.maxStateBytes = maxStateBytes
         self.retryPolicy = retryPolicy
         self.createTopics = createTopics
         self.stallThreshold = stallThreshold

@@ -15,6 +15,9 @@ struct StreamMetrics: Sendable {
         Counter(label: "souk_stream_messages_out_total", dimensions: [("role", role)]).increment(by: outcome.emitted)
         Counter(label: "souk_stream_dead_letters_total", dimensions: [("role", role)]).increment(by: outcome.deadLettered)
         Counter(label: "souk_stream_duplicates_dropped_total", dimensions: [("role", role)]).increment(by: outcome.duplicates)
+        if committed {
+            Counter(label: "souk_stream_oversized_states_total", dimensions: [("role", role)]).increment(by: outcome.oversizedStates.count)
+        }
         Counter(label: "souk_stream_transactions_total", dimensions: [("role", role), ("outcome", committed ? "commit" : "abort")])
             .increment()
         Timer(label: "souk_stream_batch_duration_seconds", dimensions: [("role", role)]).recordNanoseconds(duration.nanoseconds)

@@ -31,10 +31,23 @@ public protocol StreamRole: Sendable {
     /// `true`). A stateless role whose outputs its consumers deduplicate may turn it off and skip the
     /// changelog write it costs.
     var deduplicatesInputs: Bool { get }
+
+    /// Whether `input` concerns its whole partition rather than one key (a tick that fires whatever is
+    /// due): then `handlePartition` decides it, with every key's state of the partition in view. Such
+    /// inputs are not deduplicated; they must change nothing when delivered twice.
+    func isPartitionWide(_ input: Input) -> Bool
+
+    func handlePartition(_ input: Input, states: PartitionStates<State>, context: HandlerContext) throws -> PartitionResult<State>
 }
 
 extension StreamRole {
     public var deduplicatesInputs: Bool { true }
+
+    public func isPartitionWide(_ input: Input) -> Bool { false }
+
+    public func handlePartition(_ input: Input, states: PartitionStates<State>, context: HandlerContext) throws -> PartitionResult<State> {
+        throw PoisonMessage("the \(name) role handles no partition-wide input")
+    }
 
     public func stateKey(for record: InboundRecord) -> String { record.stateKey }
 

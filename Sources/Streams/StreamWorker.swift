@@ -34,6 +34,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
             role: role,
             dedupeWindow: configuration.dedupeWindow,
             maxMessageBytes: configuration.maxMessageBytes,
+            maxStateBytes: configuration.maxStateBytes,
             retryPolicy: configuration.retryPolicy
         )
         metrics = StreamMetrics(role: role.name)
@@ -390,6 +391,12 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 owner.committed()
                 committedPartitions.insert(item.partition)
                 health.committed(healthName)
+                if !outcome.oversizedStates.isEmpty {
+                    logger.error(
+                        "a state value outgrew its limit; the records that would have grown it went to the dead-letter topic",
+                        metadata: ["kafka.partition": "\(item.partition)", "souk.keys": "\(outcome.oversizedStates)", "souk.limit": "\(processor.maxStateBytes)"]
+                    )
+                }
                 metrics.recordBatch(outcome, records: batch.prefix(outcome.processed), duration: .now - started, committed: true)
                 for (input, offset) in item.offsets {
                     if let high = consumer.cachedHighWatermark(input) { metrics.recordLag(input, lag: max(0, high - offset - 1)) }

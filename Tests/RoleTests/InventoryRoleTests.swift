@@ -83,4 +83,23 @@ import Testing
         #expect(try answers(confirmed).map(\.outcome) == [.confirmed])
         #expect(level(inventory) == [3, 0, 2])
     }
+
+    func cancelledTimers(_ messages: [KafkaProducerMessage]) throws -> [String] {
+        try messages.filter { $0.topic == TimerClient.defaultTopic && $0.headers.string(CloudEventHeader.type) == TimerCancel.type }
+            .map { try JSONDecoder.souk.decode(TimerCancel.self, from: Data($0.value ?? [])).timerId }
+    }
+
+    @Test func aConfirmedReleasedOrOverdueReservationCancelsItsTimer() async throws {
+        var inventory = RoleHarness(InventoryRole(reservationTTL: 60), internalTopics: [])
+        _ = try await inventory.send(UpdateInventory(sku: "A", mode: "set", quantity: 9), topic: commands)
+        for id in ["r1", "r2", "r3"] { _ = try await request(&inventory, ReserveStock(reservationId: id, orderId: "o1", sku: "A", quantity: 1)) }
+
+        #expect(try cancelledTimers(try await request(&inventory, ConfirmStock(reservationId: "r1", orderId: "o1", sku: "A", quantity: 1))) == ["inventory:r1"])
+        #expect(try cancelledTimers(try await request(&inventory, ReleaseStock(reservationId: "r2", orderId: "o1", sku: "A"))) == ["inventory:r2"])
+        // r3 is overdue when another request comes first: it is expired there, and its timer goes too.
+        inventory.now += 61
+        #expect(try cancelledTimers(try await inventory.send(UpdateInventory(sku: "A", mode: "adjust", quantity: 1), topic: commands)) == ["inventory:r3"])
+        // A sale without a reservation (it had expired) has no timer to cancel.
+        #expect(try cancelledTimers(try await request(&inventory, ConfirmStock(reservationId: "r3", orderId: "o1", sku: "A", quantity: 1))) == [])
+    }
 }

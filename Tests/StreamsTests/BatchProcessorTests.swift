@@ -256,3 +256,74 @@ struct FlakyRole: StreamRole {
         #expect(outcome.messages[0].headers.string(DeadLetterHeader.reason)?.contains("provider timed out") == true)
     }
 }
+
+/// State that outgrows its limit and deleted keys that outlive the dedupe window.
+@Suite struct BoundedStateTests {
+    /// Appends each record's value to its key's state; `{"delete":true}` deletes the key.
+    struct AppendingRole: StreamRole {
+        var name = "appender"
+        var inputTopics: [String] { ["in"] }
+        func decode(_ record: InboundRecord) throws -> String { String(decoding: record.value ?? [], as: UTF8.self) }
+        func handle(_ input: String, state: String?, context: HandlerContext) throws -> HandlerResult<String> {
+            if input == "delete" { return HandlerResult(state: .delete, outputs: []) }
+            return HandlerResult(state: .set((state ?? "") + input), outputs: [OutboundMessage(topic: "out", key: context.record.key, type: "t", value: Array(input.utf8))])
+        }
+    }
+
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func record(_ offset: Int64, _ value: String, key: String = "a", at seconds: TimeInterval = 0) -> InboundRecord {
+        InboundRecord(topic: "in", partition: 0, offset: offset, key: key, value: Array(value.utf8), headers: [], timestamp: start + seconds)
+    }
+
+    @Test func aRecordThatWouldGrowAStatePastItsLimitIsDeadLetteredNamingRoleAndKey() async throws {
+        let processor = BatchProcessor(role: AppendingRole(), maxMessageBytes: 100_000, maxStateBytes: 2_000)
+        var store = StateStore<String>()
+        let big = String(repeating: "x", count: 1_500)
+        let outcome = try await processor.process([record(0, big), record(1, big), record(2, "y", key: "b")], store: &store)
+        #expect(store.state(partition: 0, key: "a") == big)
+        #expect(store.state(partition: 0, key: "b") == "y")
+        #expect(outcome.oversizedStates == ["a"])
+        let letters = outcome.messages.filter { $0.topic == AppendingRole().deadLetterTopic }
+        #expect(letters.count == 1)
+        let reason = try #require(letters.first?.headers.string(DeadLetterHeader.reason))
+        #expect(reason.contains("key a in role appender") && reason.contains("over the limit of 2000"))
+        // The refused record's output is not produced; the others are.
+        #expect(outcome.messages.filter { $0.topic == "out" }.count == 2)
+        // A redelivery is recognised: it is not dead-lettered twice.
+        let again = try await processor.process([record(1, big)], store: &store)
+        #expect(again.duplicates == 1)
+    }
+
+    @Test func aDeletedKeyKeepsItsIdsForTheWindowThenGoesWithATombstone() async throws {
+        let processor = BatchProcessor(role: AppendingRole(), dedupeWindow: DedupeWindow(duration: .seconds(60), minimum: 1))
+        var store = StateStore<String>()
+        _ = try await processor.process([record(0, "v"), record(1, "delete")], store: &store)
+        #expect(store[0, "a"]?.state == nil)
+        #expect(store[0, "a"]?.applied == ["in:0:0", "in:0:1"])
+        // Within the window the create is still recognised.
+        #expect(try await processor.process([record(0, "v", at: 30)], store: &store).duplicates == 1)
+
+        let later = try await processor.process([record(2, "w", key: "b", at: 61)], store: &store)
+        #expect(store[0, "a"] == nil)
+        let tombstone = later.messages.first { $0.topic == AppendingRole().changelogTopic && $0.key == Array("a".utf8) }
+        #expect(tombstone != nil && tombstone?.value == nil)
+    }
+
+    @Test func aKeySetAgainAfterItsDeletionIsNoGhost() async throws {
+        let processor = BatchProcessor(role: AppendingRole(), dedupeWindow: DedupeWindow(duration: .seconds(60), minimum: 1))
+        var store = StateStore<String>()
+        _ = try await processor.process([record(0, "v"), record(1, "delete"), record(2, "again", at: 10)], store: &store)
+        _ = try await processor.process([record(3, "w", key: "b", at: 100)], store: &store)
+        #expect(store.state(partition: 0, key: "a") == "again")
+    }
+
+    @Test func ghostsAreFoundAgainAfterARestore() async throws {
+        let processor = BatchProcessor(role: AppendingRole(), dedupeWindow: DedupeWindow(duration: .seconds(60), minimum: 1))
+        var store = StateStore<String>()
+        store.install(partition: 0, ["a": StoredState(state: nil, applied: ["x"], appliedAt: [Int64(start.timeIntervalSince1970 * 1000)])])
+        let outcome = try await processor.process([record(5, "w", key: "b", at: 61)], store: &store)
+        #expect(store[0, "a"] == nil)
+        #expect(outcome.stateChanges == 2)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Kafka
 
 /// Asks the timer role to produce a message later: at `fireAt` (or at the first tick after it), the
 /// message goes to `topic` with `key`. Scheduling the same `timerId` again replaces the earlier timer.
@@ -44,6 +45,8 @@ public struct TimerTick: Codable, Sendable, Equatable {
 public struct TimerClient: Sendable {
     /// The timers topic every role shares.
     public static let defaultTopic = "souk.timers.requests.v1"
+    /// Names the timer a schedule or cancel is for, so the timer role keys its state without decoding.
+    public static let timerIDHeader = "souk_timer_id"
     public var topic: String
 
     public init(topic: String = TimerClient.defaultTopic) {
@@ -63,10 +66,14 @@ public struct TimerClient: Sendable {
     ) throws -> OutboundMessage {
         let payload = String(decoding: try JSONEncoder.souk.encode(message), as: UTF8.self)
         let schedule = TimerSchedule(timerId: timerId, fireAt: fireAt, topic: target, key: key, type: type, payload: payload, correlationId: correlationID)
-        return try OutboundMessage(topic: topic, key: key, type: TimerSchedule.type, payload: schedule)
+        var message = try OutboundMessage(topic: topic, key: key, type: TimerSchedule.type, payload: schedule)
+        message.headers.append(KafkaHeader(key: Self.timerIDHeader, string: timerId))
+        return message
     }
 
     public func cancel(_ timerId: String, key: String) throws -> OutboundMessage {
-        try OutboundMessage(topic: topic, key: key, type: TimerCancel.type, payload: TimerCancel(timerId: timerId))
+        var message = try OutboundMessage(topic: topic, key: key, type: TimerCancel.type, payload: TimerCancel(timerId: timerId))
+        message.headers.append(KafkaHeader(key: Self.timerIDHeader, string: timerId))
+        return message
     }
 }

@@ -1,21 +1,28 @@
 import Foundation
 
-/// The timers of one partition of the timers topic, by id.
+/// Pending timers by id. Each timer is a state key of its own (`timer:<id>`), so no value grows with the
+/// number of timers; a key written before that (`partition-<n>`, all of a partition's timers in one
+/// value) is still read, fired from and shrunk.
 public struct TimerIndex: Codable, Sendable, Equatable {
     public var pending: [String: TimerSchedule] = [:]
-    public init() {}
+    public init(_ timers: [TimerSchedule] = []) {
+        for timer in timers { pending[timer.timerId] = timer }
+    }
 
-    /// Removes and returns the timers due at `now`, earliest first.
+    /// Removes and returns the timers due at `now`.
     mutating func due(at now: Date) -> [TimerSchedule] {
-        let due = pending.values.filter { $0.fireAt <= now }.sorted { ($0.fireAt, $0.timerId) < ($1.fireAt, $1.timerId) }
+        let due = pending.values.filter { $0.fireAt <= now }
         for timer in due { pending[timer.timerId] = nil }
         return due
     }
 }
 
-/// Durable timers without a scheduler: schedules and cancels are records on the timers topic, the
-/// pending timers of each partition are the role's state (restored from its changelog like any other),
-/// and tick records (see `Ticker`) fire what is due, in the same transaction that removes them.
+/// Durable timers without a scheduler: schedules and cancels are records on the timers topic, each
+/// pending timer is a key of the role's state (restored from its changelog like any other), and tick
+/// records (see `Ticker`) reach a whole partition: they fire what is due, in the same transaction that
+/// deletes those keys. A tick looks at every pending timer of its partition; with timers cancelled
+/// once they are moot, that is the orders in flight, and a scan of them costs less than keeping an
+/// ordered index in step with restores and rollbacks.
 ///
 /// A fired message is produced with the tick's position as its id, so a replay fires it with the same
 /// id and its consumer drops the copy.
@@ -40,8 +47,14 @@ public struct TimerRole: StreamRole {
     /// records change nothing; remembering their ids would rewrite the index on every tick.
     public var deduplicatesInputs: Bool { false }
 
-    /// One index per partition: ticks reach partitions, not keys.
-    public func stateKey(for record: InboundRecord) -> String { "partition-\(record.partition)" }
+    /// A key per timer, named by the header its schedule or cancel carries; ticks reach partitions.
+    public func stateKey(for record: InboundRecord) -> String {
+        if let timerID = record.headers.string(TimerClient.timerIDHeader) { return "timer:\(timerID)" }
+        if record.type != TimerTick.type, let id = try? JSONDecoder.souk.decode(TimerCancel.self, from: Data(record.value ?? [])).timerId {
+            return "timer:\(id)"  // a record written before the header existed
+        }
+        return "partition-\(record.partition)"
+    }
 
     public func decode(_ record: InboundRecord) throws -> Input {
         let bytes = Data(record.value ?? [])
@@ -62,13 +75,28 @@ public struct TimerRole: StreamRole {
         case .cancel(let cancel):
             guard index.pending.removeValue(forKey: cancel.timerId) != nil else { return HandlerResult() }
         case .tick:
-            let due = index.due(at: context.now)
-            guard !due.isEmpty else { return HandlerResult() }
-            let outputs = due.map { timer in
-                OutboundMessage(topic: timer.topic, key: timer.key, type: timer.type, value: Array(timer.payload.utf8), correlationID: timer.correlationId)
-            }
-            return HandlerResult(state: .set(index), outputs: outputs)
+            return HandlerResult()  // partition-wide: see `handlePartition`
         }
-        return HandlerResult(state: .set(index))
+        return HandlerResult(state: index.pending.isEmpty ? .delete : .set(index))
+    }
+
+    public func isPartitionWide(_ input: Input) -> Bool {
+        if case .tick = input { true } else { false }
+    }
+
+    public func handlePartition(_ input: Input, states: PartitionStates<TimerIndex>, context: HandlerContext) throws -> PartitionResult<TimerIndex> {
+        var result = PartitionResult<TimerIndex>()
+        var fired: [TimerSchedule] = []
+        for (key, index) in states {
+            var remaining = index
+            let due = remaining.due(at: context.now)
+            guard !due.isEmpty else { continue }
+            fired += due
+            result.changes[key] = remaining.pending.isEmpty ? .delete : .set(remaining)
+        }
+        result.outputs = fired.sorted { ($0.fireAt, $0.timerId) < ($1.fireAt, $1.timerId) }.map { timer in
+            OutboundMessage(topic: timer.topic, key: timer.key, type: timer.type, value: Array(timer.payload.utf8), correlationID: timer.correlationId)
+        }
+        return result
     }
 }
