@@ -9,6 +9,7 @@ import Synchronization
 public final class KafkaConsumer: Sendable {
     let client: RDKafkaClient
     public let groupID: String
+    private let pollClock = Mutex(PollClock())
 
     /// - Parameter rebalanceListener: called inside `poll` when partitions are assigned or revoked;
     ///   assignment itself (eager or cooperative, as the group's protocol says) is done by the binding.
@@ -126,6 +127,14 @@ public final class KafkaConsumer: Sendable {
     /// example after a session timeout). Nothing may be committed for it then.
     public var isAssignmentLost: Bool { rd_kafka_assignment_lost(client.handle) != 0 }
 
+    /// Whether this consumer went longer than `threshold` without polling (or inside one poll, past its
+    /// timeout), noticed within the last `window`. A process frozen (SIGSTOP, a paused VM) or starved
+    /// past its session may have lost its partitions before librdkafka has said so: a zombie that
+    /// wakes must not commit, nor initialise a transactional id that the new owner now holds.
+    public func wasAway(longerThan threshold: Duration, within window: Duration) -> Bool {
+        pollClock.withLock { $0.wasAway(longerThan: threshold, within: window, now: .now) }
+    }
+
     /// How often librdkafka reported that this member let `max.poll.interval.ms` pass without a poll.
     public var pollIntervalBreaches: Int { client.context.pollIntervalBreaches.load(ordering: .relaxed) }
 
@@ -148,6 +157,8 @@ public final class KafkaConsumer: Sendable {
     /// Like `poll`, and also reports the partitions whose end was reached (only when the consumer was
     /// configured with `enable.partition.eof=true`), as the offset it reached.
     public func pollBatch(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) async throws -> KafkaConsumerBatch {
+        let started = ContinuousClock.now
+        defer { notePoll(started: started, timeout: timeout) }
         let context = client.context
         return try await client.blocking { handle in
             context.revokedDuringPoll.withLock { $0 = [] }
@@ -185,6 +196,11 @@ public final class KafkaConsumer: Sendable {
             }
             return batch
         }
+    }
+
+    private func notePoll(started: ContinuousClock.Instant, timeout: Duration) {
+        let ended = ContinuousClock.now
+        pollClock.withLock { $0.note(started: started, ended: ended, timeout: timeout) }
     }
 
     private static func errorText(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> String? {

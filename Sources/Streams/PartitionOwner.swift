@@ -77,6 +77,12 @@ struct PreparedPartition<State: Codable & Sendable & Equatable>: Sendable {
 /// Where preparation tasks leave their results for the worker loop.
 final class PreparedInbox<State: Codable & Sendable & Equatable>: Sendable {
     let items = Mutex<[PreparedPartition<State>]>([])
+    /// The preparation each partition wants now, by token: one that is no longer wanted (the
+    /// partition was revoked or prepared anew) must not initialise the transactional id, which
+    /// would fence whoever owns the partition now.
+    let wanted = Mutex<[Int32: Int]>([:])
+
+    func isWanted(_ partition: Int32, token: Int) -> Bool { wanted.withLock { $0[partition] == token } }
 }
 
 /// How one partition's transaction ended.

@@ -110,3 +110,19 @@ public struct StreamConfiguration: Sendable {
     public func clientID(role: String) -> String { "souk-\(role)-\(instance)" }
     public func groupID(role: String) -> String { "souk-\(role)" }
 }
+
+extension StreamConfiguration {
+    var sessionTimeout: Duration { timings.sessionTimeout ?? .seconds(45) }
+
+    /// Whether the worker went half a session without polling lately: it may be a zombie whose
+    /// partitions moved while it was frozen, and librdkafka may not have noticed yet.
+    func mayHaveBeenAway(_ consumer: KafkaConsumer) -> Bool {
+        consumer.wasAway(longerThan: sessionTimeout / 2, within: sessionTimeout)
+    }
+
+    /// How long to wait before initialising a partition's transactional id again: a session when the
+    /// worker may have been away (the group revokes the partition meanwhile if it moved), else nothing.
+    func awayQuarantine(_ consumer: KafkaConsumer) -> Duration {
+        mayHaveBeenAway(consumer) ? sessionTimeout : .zero
+    }
+}

@@ -38,6 +38,11 @@ struct StreamMetrics: Sendable {
         Counter(label: "souk_stream_late_commits_total", dimensions: [("role", role)]).increment()
     }
 
+    /// A commit skipped because the worker may have been frozen past its session (a zombie's guard).
+    func recordAwaySkip() {
+        Counter(label: "souk_stream_away_skips_total", dimensions: [("role", role)]).increment()
+    }
+
     func recordPollIntervalBreaches(_ count: Int) {
         Counter(label: "souk_stream_poll_interval_exceeded_total", dimensions: [("role", role)]).increment(by: count)
     }

@@ -155,7 +155,10 @@ public final class StreamWorker<Role: StreamRole>: Service {
             case .revoked(_, let cooperative):
                 // Eager revocation takes everything, even partitions listed only once per topic.
                 let lost = cooperative ? partitions : Set(owned.owners.keys).union(partitions)
-                for partition in lost { release(partition, owned) }
+                for partition in lost {
+                    release(partition, owned)
+                    inbox.wanted.withLock { _ = $0.removeValue(forKey: partition) }
+                }
                 logger.info("partitions revoked", metadata: ["kafka.partitions": "\(lost.sorted())"])
             }
         }
@@ -183,6 +186,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         owned.nextToken += 1
         let token = owned.nextToken
         owned.owners[partition] = PartitionOwner(partition: partition, token: token)
+        inbox.wanted.withLock { $0[partition] = token }
         health.markUnready(healthName)
         let inputs = inputs(partition)
         let configuration = self.configuration, role = self.role, logger = self.logger, health = self.health, name = healthName
@@ -191,7 +195,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         preparations.addTask {
             if delay > .zero { try? await Task.sleep(for: delay) }
             var attempt = 0
-            while !Task.isCancelled {
+            while !Task.isCancelled && inbox.isWanted(partition, token: token) {
                 attempt += 1
                 var producer: KafkaTransactionalProducer?
                 do {
@@ -312,6 +316,23 @@ public final class StreamWorker<Role: StreamRole>: Service {
         owned.owners[partition]?.phase = .preparing(since: failingSince)
     }
 
+    /// After a failed transaction call: a new producer under the same id, or, when that fails or this
+    /// process may have been away past its session (a zombie that just woke), the partition prepared
+    /// again once the group has had time to say whether it is still ours — initialising the id at
+    /// once would fence the partition's new owner.
+    private func recover(
+        _ partition: Int32,
+        _ owner: PartitionOwner,
+        _ owned: Owned,
+        consumer: KafkaConsumer,
+        inbox: PreparedInbox<Role.State>,
+        preparations: inout ThrowingTaskGroup<Void, any Error>
+    ) async {
+        let quarantine = configuration.awayQuarantine(consumer)
+        if quarantine == .zero, await renewProducer(owner) { return }
+        await reprepare(partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations, after: quarantine)
+    }
+
     private func checkStuck(_ owned: Owned) {
         let now = ContinuousClock.now
         guard now - owned.lastStuckCheck >= .seconds(1) else { return }
@@ -405,6 +426,10 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 try await rewind(consumer, to: Array(batch.dropFirst(outcome.processed)))
             case .skipped:
                 outcome.rollBack(&owned.store)
+                if configuration.mayHaveBeenAway(consumer) {
+                    metrics.recordAwaySkip()
+                    logger.info("commit skipped: the worker went half a session without polling", metadata: ["kafka.partition": "\(item.partition)"])
+                }
                 try? await rewind(consumer, to: batch)
             case .aborted(let error, let failures):
                 outcome.rollBack(&owned.store)
@@ -420,8 +445,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 try await rewind(consumer, to: batch)
                 // Every failed transaction call renews the producer: the local broker may never finish
                 // the abort it was asked for, and only a new producer under the same id ends it.
-                if configuration.exactlyOnce, await !renewProducer(owner) {
-                    await reprepare(item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations)
+                if configuration.exactlyOnce {
+                    await recover(item.partition, owner, owned, consumer: consumer, inbox: inbox, preparations: &preparations)
                 }
             case .unknown(let error):
                 owner.failed()
@@ -432,7 +457,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     "a commit's outcome is unknown; restoring the partition from its changelog",
                     metadata: ["kafka.partition": "\(item.partition)", "kafka.error": "\(error)"]
                 )
-                await reprepare(item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations)
+                await reprepare(
+                    item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations, after: configuration.awayQuarantine(consumer)
+                )
             case .fenced(let error):
                 owner.failed()
                 health.aborted(healthName)
@@ -479,10 +506,12 @@ public final class StreamWorker<Role: StreamRole>: Service {
             case .skipped: break
             case .aborted:
                 owner.failed()
-                if await !renewProducer(owner) { await reprepare(item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations) }
+                await recover(item.partition, owner, owned, consumer: consumer, inbox: inbox, preparations: &preparations)
             case .unknown, .fenced:
                 owner.failed()
-                await reprepare(item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations)
+                await reprepare(
+                    item.partition, owned, consumer: consumer, inbox: inbox, preparations: &preparations, after: configuration.awayQuarantine(consumer)
+                )
             }
         }
     }
@@ -516,7 +545,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
     ) async -> PartitionCommitResult {
         guard let producer = item.producer else { return .skipped }
         // A partition the group took away is never committed: its new owner may already have it.
-        if rebalances.revokes(item.partition) || consumer.isAssignmentLost { return .skipped }
+        if rebalances.revokes(item.partition) || consumer.isAssignmentLost || configuration.mayHaveBeenAway(consumer) { return .skipped }
         do {
             try await producer.begin()
         } catch let error as KafkaError {
@@ -544,7 +573,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 return .unknown(error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)"))
             }
         }
-        if rebalances.revokes(item.partition) || consumer.isAssignmentLost {
+        if rebalances.revokes(item.partition) || consumer.isAssignmentLost || configuration.mayHaveBeenAway(consumer) {
             try? await producer.abort(bound: configuration.commitBound)
             return .skipped
         }
