@@ -97,7 +97,7 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         self.dedupeWindow = dedupeWindow
         self.maxMessageBytes = maxMessageBytes
         // A changelog record is the state plus its key and headers: it must fit in a message too.
-        self.maxStateBytes = min(maxStateBytes, maxMessageBytes - 16 * 1024)
+        self.maxStateBytes = min(maxStateBytes, maxMessageBytes - min(16 * 1024, maxMessageBytes / 4))
         self.retryPolicy = retryPolicy
     }
 

@@ -114,10 +114,11 @@ public struct StreamConfiguration: Sendable {
 extension StreamConfiguration {
     var sessionTimeout: Duration { timings.sessionTimeout ?? .seconds(45) }
 
-    /// Whether the worker went half a session without polling lately: it may be a zombie whose
-    /// partitions moved while it was frozen, and librdkafka may not have noticed yet.
+    /// Whether the worker went three quarters of a session without polling lately: it may be a zombie
+    /// whose partitions moved while it was frozen, and librdkafka may not have noticed yet. (A
+    /// shorter gap is mere starvation: librdkafka's own thread keeps heartbeating meanwhile.)
     func mayHaveBeenAway(_ consumer: KafkaConsumer) -> Bool {
-        consumer.wasAway(longerThan: sessionTimeout / 2, within: sessionTimeout)
+        consumer.wasAway(longerThan: sessionTimeout * 3 / 4, within: sessionTimeout)
     }
 
     /// How long to wait before initialising a partition's transactional id again: a session when the

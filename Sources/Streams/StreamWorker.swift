@@ -90,7 +90,14 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     applyRebalances(owned, consumer: consumer, inbox: inbox, preparations: &preparations)
                     try await installPrepared(owned, inbox: inbox, consumer: consumer, snapshotter: snapshotter)
                     notePollBreaches(owned, consumer)
-                    let records = messages.map(InboundRecord.init).filter { owned.owners[$0.partition]?.isReady == true }
+                    var records = messages.map(InboundRecord.init).filter { owned.owners[$0.partition]?.isReady == true }
+                    if !records.isEmpty, configuration.mayHaveBeenAway(consumer) {
+                        // Nothing would be committed: read the records again once the group has had its
+                        // say, rather than handle and throw them away in a busy loop.
+                        try await rewind(consumer, to: records)
+                        records = []
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
                     if records.isEmpty {
                         try await commitDueCarries(owned, consumer: consumer, atLeastOnce: atLeastOnce, inbox: inbox, preparations: &preparations)
                         if owned.joined && !owned.owners.values.contains(where: { !$0.isReady }) { health.progressed(healthName) }
@@ -428,7 +435,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 outcome.rollBack(&owned.store)
                 if configuration.mayHaveBeenAway(consumer) {
                     metrics.recordAwaySkip()
-                    logger.info("commit skipped: the worker went half a session without polling", metadata: ["kafka.partition": "\(item.partition)"])
+                    logger.info("commit skipped: the worker went most of a session without polling", metadata: ["kafka.partition": "\(item.partition)"])
                 }
                 try? await rewind(consumer, to: batch)
             case .aborted(let error, let failures):
