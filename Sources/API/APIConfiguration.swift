@@ -44,6 +44,8 @@ public struct APIConfiguration: Sendable {
     public var maxOutcomeWait: Duration
     /// How many requests may wait for outcomes at once; more get 503.
     public var maxOutcomeWaiters: Int
+    /// How many of those one caller (API key or customer) may hold; more get 429.
+    public var maxOutcomeWaitersPerCaller: Int
     /// How long an `Idempotency-Key` is remembered.
     public var idempotencyRetention: Duration
     /// How often the read models' positions and lag are looked up for the `Souk-Read-*` headers.
@@ -52,13 +54,14 @@ public struct APIConfiguration: Sendable {
     public var databaseConnections: Int
 
     public init(
-        host: String = "0.0.0.0",
+        host: String = "127.0.0.1",
         port: Int = 8000,
         maxBodyBytes: Int = 64 * 1024,
         apiKeys: [APIKey] = [],
         jwt: JWTSettings = JWTSettings(),
         maxOutcomeWait: Duration = .seconds(30),
         maxOutcomeWaiters: Int = 256,
+        maxOutcomeWaitersPerCaller: Int = 32,
         idempotencyRetention: Duration = .seconds(86_400),
         freshnessInterval: Duration = .seconds(2),
         databaseConnections: Int = 4
@@ -70,6 +73,7 @@ public struct APIConfiguration: Sendable {
         self.jwt = jwt
         self.maxOutcomeWait = maxOutcomeWait
         self.maxOutcomeWaiters = maxOutcomeWaiters
+        self.maxOutcomeWaitersPerCaller = maxOutcomeWaitersPerCaller
         self.idempotencyRetention = idempotencyRetention
         self.freshnessInterval = freshnessInterval
         self.databaseConnections = databaseConnections

@@ -4,6 +4,7 @@ import Hummingbird
 import Kafka
 import Logging
 import Postgres
+import Projections
 import Redis
 
 /// Runs around every route: takes or makes the request id, authenticates, and turns every failure into
@@ -46,15 +47,31 @@ struct APIMiddleware: RouterMiddleware {
             return Problem("body-too-large", status: .contentTooLarge, title: "The body is too large", detail: error.body ?? "the body exceeds the limit")
         case let error as HTTPError:
             return Problem("http-\(error.status.code)", status: error.status, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+        case let error as BadCursor:
+            return .badRequest(error.description, field: "cursor")
         case is PostgresError, is RedisError:
-            logger.warning("read model unavailable", metadata: ["error": "\(error)"])
+            logger.warning("read model unavailable", metadata: ["error": "\(loggable(error))"])
             return .unavailable("the read models cannot be reached right now")
         case is KafkaError:
-            logger.warning("broker unavailable", metadata: ["error": "\(error)"])
+            logger.warning("broker unavailable", metadata: ["error": "\(loggable(error))"])
             return .unavailable("the broker cannot be reached right now")
         default:
-            logger.error("request failed", metadata: ["error": "\(error)"])
+            logger.error("request failed", metadata: ["error": "\(loggable(error))"])
             return Problem("internal", status: .internalServerError, title: "Internal error", detail: "the request failed; its id is in X-Request-ID")
         }
     }
+}
+
+/// An error's text as one log line: what callers sent can be part of it, and a line break or another
+/// control character in it must not forge a line of its own.
+func loggable(_ error: any Error) -> String {
+    var text = ""
+    for scalar in "\(error)".unicodeScalars {
+        if scalar.value < 0x20 || scalar.value == 0x7F {
+            text += "\\u{\(String(scalar.value, radix: 16))}"
+        } else {
+            text.unicodeScalars.append(scalar)
+        }
+    }
+    return text
 }

@@ -69,7 +69,9 @@ public struct APIRouter: Sendable {
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            // A chunked body has no length to check first: collecting it stops at the limit
+            // (`NIOTooManyBytesError`), which is the caller's 413 too.
             throw Problem.tooLarge(limit: maxBodyBytes)
         }
         let answer = try await ingestor.accept(
@@ -144,7 +146,7 @@ public struct APIRouter: Sendable {
         let id = context.parameters.get("id") ?? ""
         guard Schema.id().validate(.string(id)).isEmpty else { throw Problem.badRequest("not a command id: \(id)", field: "id") }
         let wait = try Self.waitDuration(request.uri.queryParameters.get("wait"), max: maxOutcomeWait)
-        let outcome = try await outcomes.outcome(of: id, waitingUpTo: wait)
+        let outcome = try await outcomes.outcome(of: id, waitingUpTo: wait, caller: context.principal.description)
         var headers: HTTPFields = [.contentType: "application/json"]
         let body: String
         if let outcome {

@@ -93,7 +93,9 @@ public final class APIService: Service {
         let router = APIRouter(
             ingestor: CommandIngestor(publisher: publisher ?? ownPublisher!, idempotency: idempotency, logger: logger),
             backend: backend,
-            outcomes: OutcomeWatcher(backend: backend, maxWaiters: configuration.maxOutcomeWaiters, logger: logger) { health.progressed("api") },
+            outcomes: OutcomeWatcher(
+                backend: backend, maxWaiters: configuration.maxOutcomeWaiters, maxWaitersPerCaller: configuration.maxOutcomeWaitersPerCaller, logger: logger
+            ) { health.progressed("api") },
             freshness: freshness,
             authenticator: try await Authenticator(apiKeys: configuration.apiKeys, jwt: configuration.jwt),
             health: health,

@@ -19,23 +19,27 @@ public final class OutcomeWatcher: Service, Sendable {
 
     private struct State {
         var admitted = 0
+        /// Admitted waits per caller, so that one caller cannot take the whole pool.
+        var admittedByCaller: [String: Int] = [:]
         var waiters: [UUID: Waiter] = [:]
     }
 
     private let state = Mutex(State())
     private let backend: QueryBackend
     private let maxWaiters: Int
+    private let maxWaitersPerCaller: Int
     private let pollInterval: Duration
     private let logger: Logger
     /// Called on every turn of the loop: the API's liveness.
     private let onTick: @Sendable () -> Void
 
     public init(
-        backend: QueryBackend, maxWaiters: Int, pollInterval: Duration = .milliseconds(100), logger: Logger, onTick: @escaping @Sendable () -> Void = {}
+        backend: QueryBackend, maxWaiters: Int, maxWaitersPerCaller: Int = .max, pollInterval: Duration = .milliseconds(100), logger: Logger, onTick: @escaping @Sendable () -> Void = {}
     ) {
         self.backend = backend
         self.onTick = onTick
         self.maxWaiters = maxWaiters
+        self.maxWaitersPerCaller = maxWaitersPerCaller
         self.pollInterval = pollInterval
         self.logger = logger
     }
@@ -44,16 +48,29 @@ public final class OutcomeWatcher: Service, Sendable {
     public var waiting: Int { state.withLock { $0.waiters.count } }
 
     /// The outcome, waiting up to `timeout` for it to appear. - Returns: `nil` while still pending.
-    public func outcome(of commandID: String, waitingUpTo timeout: Duration) async throws -> CommandOutcomeView? {
+    public func outcome(of commandID: String, waitingUpTo timeout: Duration, caller: String = "") async throws -> CommandOutcomeView? {
         if let outcome = try await backend.queries().commandOutcome(commandID) { return outcome }
         guard timeout > .zero else { return nil }
-        let admitted = state.withLock { state in
-            guard state.admitted < maxWaiters else { return false }
+        let perCaller = maxWaitersPerCaller
+        let admission = state.withLock { state -> Problem? in
+            if state.admittedByCaller[caller, default: 0] >= perCaller {
+                return Problem.tooManyWaits("at most \(perCaller) of your requests may wait for outcomes at once; retry without ?wait or later")
+            }
+            guard state.admitted < maxWaiters else {
+                return Problem.unavailable("too many requests are waiting for outcomes; retry without ?wait or later")
+            }
             state.admitted += 1
-            return true
+            state.admittedByCaller[caller, default: 0] += 1
+            return nil
         }
-        guard admitted else { throw Problem.unavailable("too many requests are waiting for outcomes; retry without ?wait or later") }
-        defer { state.withLock { $0.admitted -= 1 } }
+        if let admission { throw admission }
+        defer {
+            state.withLock { state in
+                state.admitted -= 1
+                state.admittedByCaller[caller, default: 1] -= 1
+                if state.admittedByCaller[caller] == 0 { state.admittedByCaller[caller] = nil }
+            }
+        }
         return await withTaskGroup(of: CommandOutcomeView?.self) { group in
             group.addTask { await self.register(commandID) }
             group.addTask {

@@ -100,6 +100,10 @@ extension Problem {
         )
     }
 
+    public static func tooManyWaits(_ detail: String) -> Problem {
+        Problem("too-many-waits", status: .tooManyRequests, title: "Too many requests", detail: detail, headers: ["Retry-After": "1"])
+    }
+
     public static func unavailable(_ detail: String, retryAfter: Int = 1) -> Problem {
         Problem("unavailable", status: .serviceUnavailable, title: "Try again later", detail: detail, headers: ["Retry-After": String(retryAfter)])
     }

@@ -61,7 +61,8 @@ public final class QueryBackend: Sendable {
         guard let owner = try await owner(), principal.mayAct(for: owner) else { throw Self.hidden }
     }
 
-    static let hidden = Problem.notFound("no such resource for this caller")
+    /// One answer for "missing" and "not yours", so that ids cannot be probed.
+    static let hidden = Problem.notFound("no such resource")
 }
 
 /// Round-robin over a fixed set of connections.
@@ -91,7 +92,7 @@ extension QueryRoute {
         QueryRoute(message: query, pathFields: path, sources: sources) { backend, bytes, principal in
             let decoded = try Query.decode(bytes)
             guard let view = try await answer(backend, decoded, principal) else {
-                throw Problem.notFound("\(Query.name): nothing found for \(String(decoding: bytes, as: UTF8.self))")
+                throw QueryBackend.hidden
             }
             return Array(try JSONEncoder.souk.encode(view))
         }

@@ -10,7 +10,7 @@ import Streams
 public enum ObservabilityServer {
     /// An HTTP service to add to the process's `ServiceGroup`.
     public static func make(
-        host: String = "0.0.0.0",
+        host: String = "127.0.0.1",
         port: Int,
         health: WorkerHealth,
         registry: PrometheusCollectorRegistry,

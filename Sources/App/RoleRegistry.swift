@@ -114,17 +114,21 @@ public struct RoleRunner: Sendable {
     public var roles: [String]
     public var instance: Int
     public var httpPort: Int
+    /// Where the health and metrics endpoint listens: loopback unless told otherwise (a pod sets
+    /// `0.0.0.0` for its probes), so that `/metrics` is not answered to anyone who can reach the host.
+    public var httpHost: String
     public var stateDirectory: URL?
 
-    public init(roles: [String], instance: Int, httpPort: Int, stateDirectory: URL?) {
+    public init(roles: [String], instance: Int, httpPort: Int, httpHost: String = "127.0.0.1", stateDirectory: URL?) {
         self.roles = roles
         self.instance = instance
         self.httpPort = httpPort
+        self.httpHost = httpHost
         self.stateDirectory = stateDirectory
     }
 
     public func run(environment: SoukEnvironment, logger: Logger) async throws {
-        try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health, metrics in
+        try await WorkerProcess.serve(httpHost: httpHost, httpPort: httpPort, logger: logger) { health, metrics in
             var services: [any Service] = []
             for name in roles {
                 guard let factory = RoleRegistry.roles[name] else {
@@ -151,6 +155,7 @@ public struct RoleRunner: Sendable {
 public enum WorkerProcess {
     /// Runs the workers `make` builds (reporting to the health it is given) until a signal stops them.
     public static func serve(
+        httpHost: String = "127.0.0.1",
         httpPort: Int,
         logger: Logger,
         _ make: (WorkerHealth, PrometheusCollectorRegistry) async throws -> [any Service]
@@ -159,7 +164,7 @@ public enum WorkerProcess {
         let health = WorkerHealth()
         var services = try await make(health, registry).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if httpPort > 0 {
-            services.append(.init(service: ObservabilityServer.make(port: httpPort, health: health, registry: registry, logger: logger)))
+            services.append(.init(service: ObservabilityServer.make(host: httpHost, port: httpPort, health: health, registry: registry, logger: logger)))
         }
         services.append(.init(service: LivenessWatchdog(health: health, logger: logger)))
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

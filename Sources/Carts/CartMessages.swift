@@ -27,6 +27,8 @@ public struct CouponClaim: Codable, Sendable, Equatable {
     var couponCode: String
     var subtotal: Money
     var commandId: String
+    /// Whose cart, for a per-customer limit (absent in claims written before there was one).
+    var customerId: String?
 }
 
 public struct CouponDecision: Codable, Sendable, Equatable {
@@ -71,4 +73,9 @@ public struct CartState: Codable, Sendable, Equatable {
     public var cart: Cart?
     public var product: ProductPrice?
     public var couponUses: Int?
+    /// On a coupon's partition: redemptions per customer.
+    public var couponUsesByCustomer: [String: Int]?
+    /// On a cart's partition: the ApplyCoupon whose claim is out, so that a second one waits its turn
+    /// (the check and the claim are one decision).
+    public var pendingCoupon: String?
 }

@@ -96,12 +96,16 @@ public struct CartRole: StreamRole {
         // MARK: Coupons, on the coupon's partition
         case .couponClaim(let claim):
             let uses = state.couponUses ?? 0
+            let customerUses = claim.customerId.flatMap { state.couponUsesByCustomer?[$0] } ?? 0
             var decision = CouponDecision(cartId: claim.cartId, couponCode: claim.couponCode, commandId: claim.commandId)
             if let coupon = coupons[claim.couponCode] {
                 do {
-                    _ = try coupon.discount(on: claim.subtotal, at: context.now, timesUsed: uses)
+                    _ = try coupon.discount(on: claim.subtotal, at: context.now, timesUsed: uses, timesUsedByCustomer: customerUses)
                     decision.coupon = coupon
                     state.couponUses = uses + 1
+                    if let customer = claim.customerId, coupon.perCustomerLimit != nil {
+                        state.couponUsesByCustomer = (state.couponUsesByCustomer ?? [:]).merging([customer: customerUses + 1]) { $1 }
+                    }
                 } catch {
                     decision.refusal = error.description
                 }
@@ -136,7 +140,11 @@ public struct CartRole: StreamRole {
             guard product.price.currency == cart.currency else {
                 return reject(reply.commandId, command, "product is priced in \(product.price.currency), the cart in \(cart.currency)", field: "/productId")
             }
-            cart.add(Cart.Line(productId: product.productId, sku: product.sku, name: product.name, quantity: reply.quantity, unitPrice: product.price))
+            do throws(Cart.LimitError) {
+                try cart.add(Cart.Line(productId: product.productId, sku: product.sku, name: product.name, quantity: reply.quantity, unitPrice: product.price))
+            } catch {
+                return reject(reply.commandId, command, error.description, field: "/quantity")
+            }
             let line = cart.lines.first { $0.productId == product.productId }!
             state.cart = cart
             let event = ItemAdded(
@@ -148,7 +156,7 @@ public struct CartRole: StreamRole {
         case .remove(let command):
             guard var cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
             if let refusal = refusal(cart, command, context) { return refusal }
-            guard cart.setQuantity(0, of: command.productId) else {
+            guard try cart.setQuantity(0, of: command.productId) else {
                 return reject(commandId, command, "product \(command.productId) is not in the cart", field: "/productId")
             }
             state.cart = cart
@@ -158,7 +166,13 @@ public struct CartRole: StreamRole {
         case .quantity(let command):
             guard var cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
             if let refusal = refusal(cart, command, context) { return refusal }
-            guard cart.setQuantity(command.quantity, of: command.productId) else {
+            let found: Bool
+            do throws(Cart.LimitError) {
+                found = try cart.setQuantity(command.quantity, of: command.productId)
+            } catch {
+                return reject(commandId, command, error.description, field: "/quantity")
+            }
+            guard found else {
                 return reject(commandId, command, "product \(command.productId) is not in the cart", field: "/productId")
             }
             state.cart = cart
@@ -175,14 +189,27 @@ public struct CartRole: StreamRole {
             if let applied = cart.coupon {
                 return reject(commandId, command, "coupon \(applied.code) is already applied", field: "/couponCode")
             }
-            let claim = CouponClaim(cartId: cart.cartId, couponCode: command.couponCode, subtotal: try cart.subtotal(), commandId: commandId)
-            return HandlerResult(outputs: [try internalMessage(topics.couponClaims, key: command.couponCode, CouponClaim.type, claim)])
+            if state.pendingCoupon != nil {
+                return reject(commandId, command, "another coupon is being applied to cart \(cart.cartId); retry after its outcome", field: "/couponCode")
+            }
+            let subtotal: Money
+            do throws(MoneyError) {
+                subtotal = try cart.subtotal()
+            } catch {
+                return reject(commandId, command, "the cart's total is out of range (\(error))", field: "/couponCode")
+            }
+            let claim = CouponClaim(cartId: cart.cartId, couponCode: command.couponCode, subtotal: subtotal, commandId: commandId, customerId: cart.customerId)
+            state.pendingCoupon = commandId
+            return HandlerResult(state: .set(state), outputs: [try internalMessage(topics.couponClaims, key: command.couponCode, CouponClaim.type, claim)])
 
         case .couponDecision(let decision):
             guard var cart = state.cart else { return HandlerResult() }
+            if state.pendingCoupon == decision.commandId { state.pendingCoupon = nil }
             let command = ApplyCoupon(cartId: decision.cartId, couponCode: decision.couponCode)
             guard let coupon = decision.coupon else {
-                return reject(decision.commandId, command, decision.refusal ?? "coupon refused", field: "/couponCode")
+                var refused = reject(decision.commandId, command, decision.refusal ?? "coupon refused", field: "/couponCode")
+                refused.state = .set(state)  // the claim is answered: the next ApplyCoupon may go
+                return refused
             }
             cart.coupon = coupon
             state.cart = cart

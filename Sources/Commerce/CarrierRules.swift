@@ -27,7 +27,7 @@ public struct CarrierRate: Codable, Sendable, Equatable {
     }
 
     public func serves(country: String, weightGrams: Int) -> Bool {
-        countries.contains(country) && weightGrams <= maxWeightGrams
+        countries.contains(country) && (1...maxWeightGrams).contains(weightGrams)
     }
 }
 

@@ -113,7 +113,10 @@ public struct OrderSaga: Codable, Sendable, Equatable {
     /// Starts a saga for an order: it asks inventory to reserve every SKU (lines of one SKU together).
     public static func start(orderId: String, lines: [OrderLine], at now: Date, deadlines: Deadlines = Deadlines()) throws(MoneyError) -> (OrderSaga, [Request]) {
         var total = Money.zero(lines.first?.unitPrice.currency ?? "VND")
-        for line in lines { total = try total.adding(line.unitPrice.times(line.quantity)) }
+        for line in lines {
+            guard (1...Cart.maxQuantityPerLine).contains(line.quantity) else { throw .quantity(line.quantity) }
+            total = try total.adding(line.unitPrice.times(line.quantity))
+        }
         var saga = OrderSaga(orderId: orderId, lines: lines, total: total, status: .reserving, deadline: now + deadlines.reservation, deadlines: deadlines)
         saga.history.append(Step(name: "created", at: now))
         let requests = saga.skus.map { Request.reserve(sku: $0, quantity: saga.quantity($0), reservationId: saga.reservationId($0)) }

@@ -20,6 +20,7 @@ public struct PaymentLedger: Codable, Sendable, Equatable {
         case exceedsCaptured(remaining: Money)
         case currencyMismatch(String)
         case nonPositive
+        case refundIdReused(String, Money)
 
         public var description: String {
             switch self {
@@ -29,6 +30,7 @@ public struct PaymentLedger: Codable, Sendable, Equatable {
             case .exceedsCaptured(let remaining): "cannot refund more than the \(remaining.amountMinor) \(remaining.currency) left to refund"
             case .currencyMismatch(let currency): "the payment is in \(currency)"
             case .nonPositive: "the amount must be positive"
+            case .refundIdReused(let id, let money): "refund \(id) was already requested for \(money.amountMinor) \(money.currency)"
             }
         }
     }
@@ -51,10 +53,17 @@ public struct PaymentLedger: Codable, Sendable, Equatable {
         status = .captured
     }
 
+    /// What of the capture is not refunded yet.
+    public var leftToRefund: Money { Money(max(0, captured.amountMinor - refunded.amountMinor), captured.currency) }
+
     /// Accepts a refund. Repeating a refund id with the same amount is a no-op that returns false.
     @discardableResult
     public mutating func refund(_ refundId: String, _ amount: Money) throws(Refusal) -> Bool {
-        if refunds[refundId] == amount { return false }
+        if let earlier = refunds[refundId] {
+            // The id names the whole request: the same id with another amount is a different refund.
+            guard earlier == amount else { throw .refundIdReused(refundId, earlier) }
+            return false
+        }
         guard captured.amountMinor > 0 else { throw .notCaptured }
         guard amount.currency == captured.currency else { throw .currencyMismatch(captured.currency) }
         guard amount.amountMinor > 0 else { throw .nonPositive }

@@ -23,6 +23,7 @@ public struct StockLevel: Codable, Sendable, Equatable {
         case invalidQuantity(Int)
         case negativeStock(Int)
         case unknownReservation(String)
+        case tooMuchStock(Int)
 
         public var description: String {
             switch self {
@@ -31,21 +32,28 @@ public struct StockLevel: Codable, Sendable, Equatable {
             case .invalidQuantity(let quantity): "quantity must be positive, got \(quantity)"
             case .negativeStock(let quantity): "stock cannot be negative, got \(quantity)"
             case .unknownReservation(let id): "no open reservation \(id)"
+            case .tooMuchStock(let quantity): "stock is at most \(StockLevel.maxQuantity), this would make \(quantity)"
             }
         }
     }
 
     public var total: Int { available + reserved + sold }
 
+    /// The most stock a SKU counts, so that available + reserved + sold never overflows.
+    public static let maxQuantity = 1_000_000_000_000
+
     /// Sets the stock free to sell (what is reserved or sold stays as it is).
     public mutating func set(available quantity: Int) throws(Refusal) {
         guard quantity >= 0 else { throw .negativeStock(quantity) }
+        guard quantity <= Self.maxQuantity else { throw .tooMuchStock(quantity) }
         available = quantity
     }
 
     public mutating func adjust(by change: Int) throws(Refusal) {
-        guard available + change >= 0 else { throw .wouldGoNegative(available: available, change: change) }
-        available += change
+        let (adjusted, overflow) = available.addingReportingOverflow(change)
+        guard !(overflow && change < 0), adjusted >= 0 else { throw .wouldGoNegative(available: available, change: change) }
+        guard !overflow, adjusted <= Self.maxQuantity else { throw .tooMuchStock(overflow ? .max : adjusted) }
+        available = adjusted
     }
 
     /// Holds `quantity` for an order until `expiresAt`. Reserving the same id again is a no-op.

@@ -78,6 +78,12 @@ public enum ContractExport {
             `dlq_source_topic`/`dlq_source_partition`/`dlq_source_offset` where it was); later commands on its
             partition go on. A command whose output would pass the limit is dead-lettered with the reason.
 
+            Rules every schema states and every role enforces: no string holds a control character (U+0000
+            to U+001F other than tab, line feed and carriage return, nor U+007F); every `amountMinor` is within
+            ±10^15; an order has 1 to 100 lines of 1 to 10,000 each, and so does a cart. A command that breaks
+            a business bound no schema can state (a cart whose total would pass 10^15, stock above 10^12) is
+            rejected with the reason.
+
             ```sh
             kcat -P -b localhost:9092 -t souk.product.commands.v1 -k prod-1 \\
               -H ce_id=cmd-0001 -H ce_type=souk.product.CreateProduct.v1 -H ce_source=erp \\

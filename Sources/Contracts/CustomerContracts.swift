@@ -20,7 +20,7 @@ public struct RegisterCustomer: TopicMessage {
     public var key: String { customerId }
 
     public static let schema = Schema.object([
-        .init("customerId", .id()), .init("email", .string(.init(maxLength: 254, pattern: "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"))),
+        .init("customerId", .id()), .init("email", .string(.init(maxLength: 254, pattern: "^[^@\\s\\u0000-\\u001F\\u007F]+@[^@\\s\\u0000-\\u001F\\u007F]+\\.[^@\\s\\u0000-\\u001F\\u007F]+$"))),
         .init("name", .text(max: 200, min: 1)), .init("phone", .string(.init(pattern: "^\\+?[0-9 ()-]{6,20}$")), required: false),
     ])
     public static let example = RegisterCustomer(customerId: "cust-1", email: "lan@example.com", name: "Lan Nguyen", phone: "+84 24 1234 5678")

@@ -3,6 +3,11 @@ public struct Money: Codable, Sendable, Hashable {
     public var amountMinor: Int
     public var currency: String
 
+    /// Every amount a message carries, and every amount Souk computes, stays within ± this many minor
+    /// units (10^15: a quadrillion đồng, ten trillion dollars in cents), so that no sum, product or
+    /// percentage of amounts can overflow.
+    public static let maxAmountMinor = 1_000_000_000_000_000
+
     public init(_ amountMinor: Int, _ currency: String) {
         self.amountMinor = amountMinor
         self.currency = currency

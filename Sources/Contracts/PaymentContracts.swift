@@ -58,9 +58,11 @@ public struct RefundPayment: TopicMessage {
 
     public var paymentId: String
     public var refundId: String
-    public var amount: Money
+    /// Omitted: whatever of the capture is not refunded yet (a cancel after a goodwill refund pays
+    /// back the rest, not the whole total again).
+    public var amount: Money?
     public var reason: String?
-    public init(paymentId: String, refundId: String, amount: Money, reason: String? = nil) {
+    public init(paymentId: String, refundId: String, amount: Money?, reason: String? = nil) {
         self.paymentId = paymentId
         self.refundId = refundId
         self.amount = amount
@@ -70,7 +72,8 @@ public struct RefundPayment: TopicMessage {
     public var key: String { paymentId }
 
     public static let schema = Schema.object([
-        .init("paymentId", .id()), .init("refundId", .id()), .init("amount", .money), .init("reason", .text(max: 1000), required: false),
+        .init("paymentId", .id()), .init("refundId", .id()), .init("amount", .money, required: false, description: "omitted: all that is left to refund"),
+        .init("reason", .text(max: 1000), required: false),
     ])
     public static let example = RefundPayment(paymentId: "pay-order-1", refundId: "refund-1", amount: Money(119_000, "VND"), reason: "one tin arrived dented")
 }

@@ -32,7 +32,9 @@ extension Schema {
             var result: [String: Any] = ["type": "string"]
             result["minLength"] = rules.minLength
             result["maxLength"] = rules.maxLength
-            result["pattern"] = rules.pattern
+            // Every string refuses control characters (`Schema.controlCharacters`); a pattern of our
+            // own already excludes them, a free text gets the rule written out.
+            result["pattern"] = rules.pattern ?? (rules.format == nil && rules.allowed == nil ? Schema.noControlCharactersPattern : nil)
             result["format"] = rules.format
             result["enum"] = rules.allowed
             return result

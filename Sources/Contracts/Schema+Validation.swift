@@ -43,6 +43,9 @@ extension Schema {
             }
             return violation("must be an object")
         case (.string(let rules), .string(let string)):
+            if string.unicodeScalars.contains(where: Schema.isControlCharacter) {
+                return violation("must not contain control characters (U+0000 to U+001F other than tab, line feed and carriage return, or U+007F)")
+            }
             if let minimum = rules.minLength, string.count < minimum { return violation("must have at least \(minimum) characters") }
             if let maximum = rules.maxLength, string.count > maximum { return violation("must have at most \(maximum) characters") }
             if let pattern = rules.pattern, string.range(of: pattern, options: .regularExpression) == nil {

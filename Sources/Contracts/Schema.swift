@@ -45,6 +45,19 @@ public indirect enum Schema: Sendable, Equatable {
 // MARK: - Building blocks shared by the contexts
 
 extension Schema {
+    /// No string of any message holds a C0 control character other than tab, line feed and carriage
+    /// return, nor DEL: a NUL is refused by PostgreSQL, and the others forge lines in logs and mails.
+    static func isControlCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A, 0x0D: false
+        case 0x00...0x1F, 0x7F: true
+        default: false
+        }
+    }
+
+    /// The same rule as a JSON Schema pattern, for the published schemas.
+    static let noControlCharactersPattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$"
+
     public static func id(_ description: String = "identifier") -> Schema {
         .string(StringRules(minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9._:-]+$"))
     }
@@ -60,7 +73,10 @@ extension Schema {
         .reference(
             "Money",
             .object([
-                Property("amountMinor", .integer(), description: "amount in minor units (cents); each message's rules say when it may be negative"),
+                Property(
+                    "amountMinor", .integer(minimum: -Money.maxAmountMinor, maximum: Money.maxAmountMinor),
+                    description: "amount in minor units (cents), within ±10^15; each message's rules say when it may be negative"
+                ),
                 Property("currency", .string(StringRules(pattern: "^[A-Z]{3}$")), description: "ISO 4217 code"),
             ])
         )

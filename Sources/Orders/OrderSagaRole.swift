@@ -103,7 +103,13 @@ public struct OrderSagaRole: StreamRole {
             guard currencies.count == 1 else {
                 return reject(context, CreateOrder.typeName, command.orderId, "all lines must be in one currency, got \(currencies.sorted().joined(separator: ", "))", "/lines")
             }
-            let (saga, requests) = try OrderSaga.start(orderId: command.orderId, lines: command.lines, at: now, deadlines: deadlines)
+            let started: (OrderSaga, [OrderSaga.Request])
+            do throws(MoneyError) {
+                started = try OrderSaga.start(orderId: command.orderId, lines: command.lines, at: now, deadlines: deadlines)
+            } catch {
+                return reject(context, CreateOrder.typeName, command.orderId, "the order cannot be priced: \(error)", "/lines")
+            }
+            let (saga, requests) = started
             let state = OrderState(saga: saga, customerId: command.customerId, paymentToken: command.paymentToken, address: command.shippingAddress)
             let created = OrderCreated(
                 orderId: command.orderId, customerId: command.customerId, lines: command.lines, total: saga.total, shippingAddress: command.shippingAddress,
@@ -227,9 +233,11 @@ public struct OrderSagaRole: StreamRole {
                     ProcessPayment(paymentId: paymentId, orderId: orderId, customerId: state.customerId, amount: amount, paymentToken: state.paymentToken),
                     to: topics.payments
                 )
-            case .refund(let paymentId, let amount):
+            case .refund(let paymentId, _):
+                // What is left of the capture, not the total: refunds made before the cancel (goodwill,
+                // a returned item) are not paid twice, and RefundCompleted says how much went back.
                 return try command(
-                    RefundPayment(paymentId: paymentId, refundId: "refund-\(orderId)", amount: amount, reason: saga.endReason), to: topics.payments
+                    RefundPayment(paymentId: paymentId, refundId: "refund-\(orderId)", amount: nil, reason: saga.endReason), to: topics.payments
                 )
             case .createShipment(let shipmentId):
                 let items = saga.lines.reduce(0) { $0 + $1.quantity }

@@ -101,9 +101,12 @@ public struct PaymentRole: StreamRole {
             guard var state, var ledger = state.ledger, let charge = state.charge else {
                 return reject(context, RefundPayment.typeName, command.paymentId, "no captured payment \(command.paymentId)", "/paymentId", requester)
             }
+            // Without an amount, what is left; a repeated request of that kind is the same refund.
+            let amount = command.amount ?? ledger.refunds[command.refundId] ?? ledger.leftToRefund
+            if command.amount == nil, ledger.refunds[command.refundId] == nil, amount.amountMinor == 0 { return HandlerResult() }
             let isNew: Bool
             do {
-                isNew = try ledger.refund(command.refundId, command.amount)
+                isNew = try ledger.refund(command.refundId, amount)
             } catch {
                 return reject(context, RefundPayment.typeName, command.paymentId, error.description, "/amount", requester ?? state.replyTo)
             }
@@ -111,7 +114,7 @@ public struct PaymentRole: StreamRole {
             let refund: ProviderRefund
             do {
                 refund = try await provider.refund(
-                    charge: charge, amount: command.amount, idempotencyKey: paymentIdempotencyKey(paymentId: command.paymentId, step: "refund-\(command.refundId)")
+                    charge: charge, amount: amount, idempotencyKey: paymentIdempotencyKey(paymentId: command.paymentId, step: "refund-\(command.refundId)")
                 )
             } catch .timedOut {
                 throw TransientError("\(provider.name): the provider did not answer in time")
@@ -121,7 +124,7 @@ public struct PaymentRole: StreamRole {
             state.ledger = ledger
             state.status = ledger.status.rawValue
             let replyTo = requester ?? state.replyTo
-            let initiated = RefundInitiated(paymentId: command.paymentId, refundId: command.refundId, orderId: state.orderId, amount: command.amount, initiatedAt: now)
+            let initiated = RefundInitiated(paymentId: command.paymentId, refundId: command.refundId, orderId: state.orderId, amount: amount, initiatedAt: now)
             let completed = RefundCompleted(
                 paymentId: command.paymentId, refundId: command.refundId, orderId: state.orderId, amount: refund.amount, providerReference: refund.reference,
                 completedAt: now

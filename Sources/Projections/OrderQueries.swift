@@ -58,7 +58,7 @@ extension ReadModelQueries {
         }
         if let status { conditions.append("status = \(parameter(status))") }
         if let customerId { conditions.append("customer_id = \(parameter(customerId))") }
-        if let cursor = cursor.flatMap(ProductCursor.init(encoded:)) {
+        if let cursor = try ProductCursor.decode(cursor, as: "timestamptz") {
             conditions.append("(created_at, order_id) < (\(parameter(cursor.sortValue))::timestamptz, \(parameter(cursor.productId)))")
         }
         let rows = try await database.query(
@@ -174,7 +174,7 @@ extension ReadModelQueries {
         let limit = min(max(query.limit ?? 20, 1), 100)
         var condition = "order_id IN (SELECT order_id FROM orders WHERE customer_id = $1)"
         var parameters: [String?] = [query.customerId]
-        if let cursor = query.cursor.flatMap(ProductCursor.init(encoded:)) {
+        if let cursor = try ProductCursor.decode(query.cursor, as: "timestamptz") {
             condition += " AND (updated_at, payment_id) < ($2::timestamptz, $3)"
             parameters += [cursor.sortValue, cursor.productId]
         }

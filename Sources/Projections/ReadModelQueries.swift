@@ -47,7 +47,7 @@ public struct ReadModelQueries: Sendable {
         if let category = query.category { conditions.append("category = \(parameter(category))") }
         if let minimum = query.minPriceMinor { conditions.append("price_minor >= \(parameter(String(minimum)))") }
         if let maximum = query.maxPriceMinor { conditions.append("price_minor <= \(parameter(String(maximum)))") }
-        if let cursor = query.cursor.flatMap(ProductCursor.init(encoded:)) {
+        if let cursor = try ProductCursor.decode(query.cursor, as: type) {
             let comparison = descending ? "<" : ">"
             conditions.append("(\(column), product_id) \(comparison) (\(parameter(cursor.sortValue))::\(type), \(parameter(cursor.productId)))")
         }
@@ -185,6 +185,11 @@ public struct ReadModelQueries: Sendable {
 }
 
 /// Where a product list page ended: the sort value and id of its last item.
+/// A `cursor` that no page of this API handed out: a 400, never a query that fails in the database.
+public struct BadCursor: Error, CustomStringConvertible {
+    public var description: String { "the cursor is not one a page of this list gave out" }
+}
+
 struct ProductCursor: Equatable {
     var sortValue: String
     var productId: String
@@ -203,4 +208,19 @@ struct ProductCursor: Equatable {
     }
 
     var encoded: String { Data("\(sortValue)\u{1F}\(productId)".utf8).base64EncodedString() }
+
+    /// The cursor a caller sent, checked against the type of the column it continues (`text`,
+    /// `bigint` or `timestamptz`, as PostgreSQL writes it as text): `nil` when none was sent.
+    static func decode(_ encoded: String?, as type: String) throws(BadCursor) -> ProductCursor? {
+        guard let encoded else { return nil }
+        guard let cursor = ProductCursor(encoded: encoded), !cursor.productId.isEmpty else { throw BadCursor() }
+        let valid: Bool
+        switch type {
+        case "bigint": valid = Int64(cursor.sortValue) != nil
+        case "timestamptz": valid = cursor.sortValue.range(of: #"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}(:?\d{2})?)$"#, options: .regularExpression) != nil
+        default: valid = true
+        }
+        guard valid, !cursor.sortValue.unicodeScalars.contains(where: { $0.value == 0 }) else { throw BadCursor() }
+        return cursor
+    }
 }

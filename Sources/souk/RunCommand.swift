@@ -21,6 +21,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run every role in this process.") var all = false
     @Option(help: "Worker slot (like a StatefulSet ordinal); the transactional ids derive from it.") var instance = 0
     @Option(help: "Port of the health and metrics endpoints (0: none).") var httpPort = 8080
+    @Option(help: "Address the health and metrics endpoints listen on (default: SOUK_HTTP_HOST, else loopback).") var httpHost: String?
     @Option(help: "Directory for local state snapshots.") var stateDir: String?
 
     func validate() throws {
@@ -33,6 +34,7 @@ struct RunCommand: AsyncParsableCommand {
             roles: all ? RoleRegistry.names : roles,
             instance: instance,
             httpPort: httpPort,
+            httpHost: httpHost ?? environment["SOUK_HTTP_HOST"] ?? "127.0.0.1",
             stateDirectory: stateDir.map { URL(fileURLWithPath: $0) }
         )
         try await runner.run(environment: environment, logger: logger)

@@ -10,7 +10,7 @@ final class Gateway: Sendable {
     static let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("docker/nginx.conf.template")
 
-    init(upstreams: [Int], rate: String = "200r/s", burst: Int = 400) async throws {
+    init(upstreams: [Int], rate: String = "200r/s", burst: Int = 400, addressRate: String = "800r/s") async throws {
         port = try freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("nginx"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -18,7 +18,7 @@ final class Gateway: Sendable {
         let values = [
             "SOUK_NGINX_DIR": directory.path, "SOUK_LISTEN": "127.0.0.1:\(port)",
             "SOUK_API_UPSTREAMS": upstreams.map { "server 127.0.0.1:\($0) max_fails=1 fail_timeout=2s;" }.joined(separator: "\n        "),
-            "SOUK_RATE_LIMIT": rate, "SOUK_RATE_BURST": String(burst),
+            "SOUK_RATE_LIMIT": rate, "SOUK_RATE_BURST": String(burst), "SOUK_ADDRESS_RATE_LIMIT": addressRate,
         ]
         for (name, value) in values { config = config.replacingOccurrences(of: "${\(name)}", with: value) }
         precondition(!config.contains("${SOUK_"), "a template variable is left")

@@ -181,6 +181,25 @@ import TestSupport
         // Another client has a budget of its own.
         #expect(try await httpRequest("GET", "\(strict.url)/api/products?limit=1", headers: ["X-API-Key": "client-b"]).status != 429)
 
+        // One token is one client, however its scheme is spelled.
+        let token = try await customerHeaders("rate-probe")["Authorization"]!.dropFirst("Bearer ".count)
+        var spellings: [Int] = []
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR", "BeArEr", "Bearer ", "bearer  ", "BEARer", "beaRER", "BearER", "bEARER", "Bearer"] {
+            spellings.append(try await httpRequest("GET", "\(strict.url)/api/products?limit=1", headers: ["Authorization": "\(scheme) \(token)"]).status)
+        }
+        #expect(spellings.contains(429), "\(spellings)")
+
+        // A new junk credential per request is still one address.
+        let byAddress = try await Gateway(upstreams: [apiPort], rate: "100r/s", burst: 2, addressRate: "2r/s")
+        var junk: [Int] = []
+        for attempt in 0..<12 {
+            junk.append(try await httpRequest("GET", "\(byAddress.url)/api/products?limit=1", headers: ["X-API-Key": "junk-\(attempt)"]).status)
+        }
+        #expect(junk.contains(429), "\(junk)")
+        var openapi: [Int] = []
+        for _ in 0..<12 { openapi.append(try await httpRequest("GET", "\(byAddress.url)/openapi.json").status) }
+        #expect(openapi.contains(429), "\(openapi)")
+
         let orphan = try await Gateway(upstreams: [try freePort()])
         let down = try await httpRequest("GET", "\(orphan.url)/api/products")
         #expect(down.status == 503 && down.header("Content-Type") == "application/problem+json")

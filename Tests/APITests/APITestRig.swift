@@ -41,14 +41,14 @@ struct APITestRig {
     static let apiKeyHeader = HTTPField.Name("X-API-Key")!
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 
-    init(maxBodyBytes: Int = 4096, maxWaiters: Int = 8) async throws {
+    init(maxBodyBytes: Int = 4096, maxWaiters: Int = 8, maxWaitersPerCaller: Int = 8) async throws {
         stack = try TestStack.load()
         publisher = RecordingPublisher()
         apiKey = "test-key-" + UUID().uuidString
         jwtSecret = "jwt-secret-" + UUID().uuidString + UUID().uuidString
         let configuration = APIConfiguration(
             port: 0, maxBodyBytes: maxBodyBytes, apiKeys: [.init(name: "tests", secret: apiKey)], jwt: .init(hmacSecret: jwtSecret),
-            maxOutcomeWaiters: maxWaiters, databaseConnections: 2
+            maxOutcomeWaiters: maxWaiters, maxOutcomeWaitersPerCaller: maxWaitersPerCaller, databaseConnections: 2
         )
         let parts = try await APIService.assemble(
             configuration: configuration, bootstrapServers: stack.bootstrapServers, postgresURL: try stack.environment.require("POSTGRES_URL"),

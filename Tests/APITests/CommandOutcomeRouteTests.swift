@@ -58,4 +58,19 @@ import TestSupport
             #expect(answers.allSatisfy { $0.json?["status"]?.stringValue == "pending" })
         }
     }
+
+    @Test func oneCallerCannotTakeEveryWaiter() async throws {
+        let rig = try await APITestRig(maxWaiters: 8, maxWaitersPerCaller: 1)
+        try await rig.test { client in
+            async let first = client.send(.get, "/api/commands/cmd-none-1?wait=10s", headers: rig.system)
+            try await eventually("one request waits") { rig.router.outcomes.waiting == 1 }
+            let second = try await client.send(.get, "/api/commands/cmd-none-2?wait=10s", headers: rig.system)
+            #expect(second.status == .tooManyRequests && second.headers[.retryAfter] == "1")
+            // Another caller still gets a waiter of its own.
+            async let other = client.send(.get, "/api/commands/cmd-none-3?wait=1s", headers: try await rig.customer("cust-waits"))
+            try await eventually("the other caller waits too") { rig.router.outcomes.waiting == 2 }
+            #expect(try await other.json?["status"]?.stringValue == "pending")
+            #expect(try await first.json?["status"]?.stringValue == "pending")
+        }
+    }
 }

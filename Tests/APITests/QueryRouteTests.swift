@@ -140,6 +140,26 @@ import TestSupport
             #expect(missing.status == .notFound && missing.problemType == "not-found")
             let estimate = try await client.send(.get, "/api/shipments/estimate?country=ZZ")
             #expect(estimate.status == .notFound)
+            // A cursor no page gave out is the caller's mistake, not an outage.
+            let cases: [(sort: String, cursor: String, status: HTTPResponse.Status)] = [
+                ("price", "not-base64!", .badRequest), ("price", Data("x\u{1F}p".utf8).base64EncodedString(), .badRequest),
+                ("name", Data("x\u{1F}p".utf8).base64EncodedString(), .ok),
+                ("created", Data("1'\n[critical] forged\u{1F}p".utf8).base64EncodedString(), .badRequest),
+            ]
+            for (sort, cursor, status) in cases {
+                let answer = try await client.send(.get, "/api/products?sort=\(sort)&cursor=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+                #expect(answer.status == status, "\(sort) \(cursor): \(answer.status)")
+            }
+            let orders = try await client.send(.get, "/api/orders?cursor=\(Data("yesterday\u{1F}o".utf8).base64EncodedString())", headers: rig.system)
+            #expect(orders.status == .badRequest && orders.json?["field"]?.stringValue == "cursor", "\(orders.status)")
+        }
+    }
+
+    @Test func missingAndNotYoursReadTheSame() async throws {
+        let rig = try await APITestRig()
+        try await rig.test { client in
+            let missing = try await client.send(.get, "/api/orders/no-such-order-\(UUID().uuidString)", headers: try await rig.customer("cust-probe"))
+            #expect(missing.status == .notFound && missing.json?["detail"]?.stringValue == "no such resource")
         }
     }
 }

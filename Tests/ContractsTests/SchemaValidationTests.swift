@@ -19,6 +19,8 @@ import Testing
         (#"{"productId":"p","price":{"amountMinor":100,"currency":"VND"},"extra":1}"#, "/extra: is not allowed"),
         (#"{"productId":"","price":{"amountMinor":100,"currency":"VND"}}"#, "/productId: must have at least 1 characters"),
         (#"{"productId":"a b","price":{"amountMinor":100,"currency":"VND"}}"#, "/productId: must match ^[A-Za-z0-9._:-]+$"),
+        (#"{"productId":"p","price":{"amountMinor":1000000000000001,"currency":"VND"}}"#, "/price/amountMinor: must be at most 1000000000000000"),
+        (#"{"productId":"p","price":{"amountMinor":-1000000000000001,"currency":"VND"}}"#, "/price/amountMinor: must be at least -1000000000000000"),
         (#"[1,2]"#, "/: must be an object"),
         (#"{"productId": "#, "/: is not valid JSON"),
     ])
@@ -38,5 +40,19 @@ import Testing
         let document = CreateOrder.schema.document(id: "x", title: "t", description: "d")
         let definitions = try #require(document["$defs"] as? [String: Any])
         #expect(Set(definitions.keys) == ["Money", "Address", "OrderLine"])
+    }
+
+    @Test(arguments: ["Alice\\u0000", "a\\u001bb", "x\\u007f", "\\u0008"])
+    func textRefusesControlCharacters(name: String) {
+        let json = #"{"customerId":"c1","email":"a@example.com","name":"\#(name)"}"#
+        #expect(violations(json, RegisterCustomer.schema).contains { $0.hasPrefix("/name: must not contain control characters") }, "\(violations(json, RegisterCustomer.schema))")
+    }
+
+    @Test func textKeepsTabsAndLineBreaksAndThePublishedSchemaSaysSo() throws {
+        #expect(violations(#"{"customerId":"c1","email":"a@example.com","name":"Mai\tLe\nHa Noi\r"}"#, RegisterCustomer.schema) == [])
+        #expect(!violations(#"{"customerId":"c1","email":"a\u0000b@example.com","name":"Mai"}"#, RegisterCustomer.schema).isEmpty)
+        let document = RegisterCustomer.schema.document(id: "x", title: "t", description: "d")
+        let name = try #require((document["properties"] as? [String: Any])?["name"] as? [String: Any])
+        #expect(name["pattern"] as? String == #"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$"#)
     }
 }

@@ -111,6 +111,36 @@ import Testing
         #expect(try rejection(try await carts.send(ApplyCoupon(cartId: "c1", couponCode: "TEN"), topic: commands)).reason == "coupon ONCE is already applied")
     }
 
+    @Test func applyingACouponIsOneDecisionAndPerCustomerLimitsHold() async throws {
+        let role = CartRole(coupons: [Coupon(code: "MINE", discount: .fixed(Money(1_000, "VND")), usageLimit: 3, perCustomerLimit: 1)])
+        // Claims stay out until the test delivers them: three applies race as they would on the broker.
+        var carts = RoleHarness(role, internalTopics: [role.topics.priceRequests, role.topics.priceReplies])
+        let created = ProductCreated(productId: "p1", sku: "SKU-p1", name: "Tea", price: Money(119_000, "VND"), attributes: [:], createdAt: carts.now)
+        _ = try await carts.send(created, topic: productEvents)
+        for cart in ["c1", "c2"] {
+            _ = try await carts.send(CreateCart(cartId: cart, customerId: "u1", currency: "VND"), topic: commands)
+            _ = try await carts.send(AddItemToCart(cartId: cart, productId: "p1", quantity: 1), topic: commands)
+        }
+        var claims: [KafkaProducerMessage] = []
+        for _ in 0..<3 { claims += try await carts.send(ApplyCoupon(cartId: "c1", couponCode: "MINE"), topic: commands) }
+        #expect(claims.filter { $0.topic == role.topics.couponClaims }.count == 1)
+        #expect(claims.filter { $0.type == CommandRejected.typeName }.count == 2)
+        claims += try await carts.send(ApplyCoupon(cartId: "c2", couponCode: "MINE"), topic: commands)
+
+        var decisions: [KafkaProducerMessage] = []
+        for claim in claims where claim.topic == role.topics.couponClaims {
+            decisions += try await carts.send(topic: claim.topic, key: "MINE", type: claim.type!, value: claim.value!)
+        }
+        var answers: [KafkaProducerMessage] = []
+        for decision in decisions where decision.topic == role.topics.couponDecisions {
+            answers += try await carts.send(topic: decision.topic, key: String(decoding: decision.key!, as: UTF8.self), type: decision.type!, value: decision.value!)
+        }
+        #expect(answers.map(\.type) == [CouponApplied.typeName, CommandRejected.typeName])
+        #expect(try answers[1].decoded(CommandRejected.self).reason == "coupon may be used 1 time per customer")
+        // The refused claim freed c2 for another try.
+        #expect(try await carts.send(ApplyCoupon(cartId: "c2", couponCode: "MINE"), topic: commands).contains { $0.topic == role.topics.couponClaims })
+    }
+
     @Test func otherCatalogEventsAreIgnored() async throws {
         var carts = try await harness()
         let rejected = CommandRejected(commandId: "x", commandType: "t", aggregateId: "p1", reason: "r")

@@ -127,6 +127,15 @@ import Testing
         #expect(try harness.events(CommandRejected.self).last?.reason == "a shipment cannot move from cancelled to picked_up")
     }
 
+    @Test func aCancelAfterAGoodwillRefundPaysBackWhatIsLeft() async throws {
+        try await order()
+        try await harness.send(RefundPayment(paymentId: "pay-o1", refundId: "goodwill-1", amount: Money(50_000, "VND")), to: "souk.payment.commands.v1")
+        try await harness.send(CancelOrder(orderId: "o1", reason: "changed my mind"), to: "souk.order.commands.v1")
+        #expect(try harness.events(RefundCompleted.self).map(\.amount) == [Money(50_000, "VND"), Money(200_000, "VND")])
+        #expect(payment.state("pay-o1")?.status == "refunded")
+        #expect(saga.state("o1")?.saga.history.map(\.name).contains("refunded 200000 VND") == true)
+    }
+
     @Test func onlyTheOrdersCustomerCancelsItAndCustomersDoNotMoveStatuses() async throws {
         try await order()
         func send(_ command: some TopicMessage, as actor: String) async throws {

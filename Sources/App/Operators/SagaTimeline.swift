@@ -128,7 +128,7 @@ public struct SagaTimeline: Sendable {
             detail = "\(field("sku") ?? "")" + (field("quantity").map { " × \($0)" } ?? "")
         case (topics.paymentCommands, "RefundPayment"):
             kind = .compensation
-            detail = "refund \(Self.money(body["amount"]))"
+            detail = body["amount"].map { "refund \(Self.money($0))" } ?? "refund what is left"
         case (topics.shippingCommands, "UpdateShipmentStatus") where field("status") == "cancelled":
             kind = .compensation
             detail = "cancel shipment"
