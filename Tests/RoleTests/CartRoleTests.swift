@@ -141,6 +141,23 @@ import Testing
         #expect(try await carts.send(ApplyCoupon(cartId: "c2", couponCode: "MINE"), topic: commands).contains { $0.topic == role.topics.couponClaims })
     }
 
+    /// The outside probe's request: a product at 10^13 VND, 1,000 of it, then WELCOME10. It once made
+    /// the cart role trap on an overflow, and every restart replayed it.
+    @Test func aCartThatWouldOverflowIsRefusedWithAReason() async throws {
+        let role = CartRole(coupons: [Coupon(code: "WELCOME10", discount: .percentage(basisPoints: 1_000))])
+        var carts = RoleHarness(role, internalTopics: [role.topics.priceRequests, role.topics.priceReplies, role.topics.couponClaims, role.topics.couponDecisions])
+        let created = ProductCreated(productId: "gold", sku: "SKU-gold", name: "Gold tea", price: Money(10_000_000_000_000, "VND"), attributes: [:], createdAt: carts.now)
+        _ = try await carts.send(created, topic: productEvents)
+        _ = try await carts.send(CreateCart(cartId: "c1", customerId: "u1", currency: "VND"), topic: commands)
+        for _ in 0..<99 { _ = try await carts.send(AddItemToCart(cartId: "c1", productId: "gold", quantity: 1), topic: commands) }
+        let refused = try rejection(try await carts.send(AddItemToCart(cartId: "c1", productId: "gold", quantity: 1_000), topic: commands))
+        #expect(refused.reason.hasPrefix("the cart's total would be out of range"), "\(refused.reason)")
+        #expect(carts.store.state(partition: 0, key: "cart:c1")?.cart?.lines.first?.quantity == 99)
+        // The coupon on what the cart holds (99 × 10^13 = 9.9 × 10^14) takes exactly 10 %.
+        let applied = try await carts.send(ApplyCoupon(cartId: "c1", couponCode: "WELCOME10"), topic: commands)
+        #expect(try applied.first { $0.type == CouponApplied.typeName }?.decoded(CouponApplied.self).discount == Money(99_000_000_000_000, "VND"))
+    }
+
     @Test func otherCatalogEventsAreIgnored() async throws {
         var carts = try await harness()
         let rejected = CommandRejected(commandId: "x", commandType: "t", aggregateId: "p1", reason: "r")
