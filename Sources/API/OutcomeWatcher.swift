@@ -51,10 +51,9 @@ public final class OutcomeWatcher: Service, Sendable {
     public func outcome(of commandID: String, waitingUpTo timeout: Duration, caller: String = "") async throws -> CommandOutcomeView? {
         if let outcome = try await backend.queries().commandOutcome(commandID) { return outcome }
         guard timeout > .zero else { return nil }
-        let perCaller = maxWaitersPerCaller
         let admission = state.withLock { state -> Problem? in
-            if state.admittedByCaller[caller, default: 0] >= perCaller {
-                return Problem.tooManyWaits("at most \(perCaller) of your requests may wait for outcomes at once; retry without ?wait or later")
+            if state.admittedByCaller[caller, default: 0] >= maxWaitersPerCaller {
+                return Problem.tooManyWaits("at most \(maxWaitersPerCaller) of your requests may wait for outcomes at once; retry without ?wait or later")
             }
             guard state.admitted < maxWaiters else {
                 return Problem.unavailable("too many requests are waiting for outcomes; retry without ?wait or later")

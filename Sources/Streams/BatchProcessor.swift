@@ -202,14 +202,10 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             }
             var stored = before ?? StoredState(state: nil)
             if let decision {
-                switch decision.state {
-                case .unchanged: break
-                case .set(let state): stored.state = state
-                case .delete: stored.state = nil
-                }
+                stored.apply(decision.state)
                 if decision.state != .unchanged || role.deduplicatesInputs {
                     if role.deduplicatesInputs { stored.remember(recordID, at: record.timestampMilliseconds, window: processor.dedupeWindow) }
-                    if let refusal = write(role.deduplicatesInputs || stored.state != nil ? stored : nil, changelogKey, record, before, store: &store) {
+                    if let refusal = write(stored.keptOrTombstone, changelogKey, record, before, store: &store) {
                         failure = refusal
                         stored = before ?? StoredState(state: nil)
                     } else {
@@ -265,29 +261,19 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             let result: PartitionResult<Role.State>
             let messages: [KafkaProducerMessage]
             do {
-                do {
-                    result = try role.handlePartition(input, states: PartitionStates(entries: store.entries(partition: record.partition)), context: HandlerContext(record: record))
-                } catch let error as PoisonMessage {
-                    throw RecordFailure(reason: "rejected by handler: \(error.reason)")
-                } catch {
-                    throw RecordFailure(reason: "handler failed: \(error)")
-                }
+                let states = PartitionStates(entries: store.entries(partition: record.partition))
+                result = try BatchProcessor.failure(from: { try role.handlePartition(input, states: states, context: HandlerContext(record: record)) })
                 messages = try processor.envelopes(result.outputs, for: record)
             } catch let error as RecordFailure {
                 deadLetter(record, reason: error.reason)
                 return
             }
-            for (key, change) in result.changes.sorted(by: { $0.key < $1.key }) {
+            for (key, change) in result.changes.sorted(by: { $0.key < $1.key }) where change != .unchanged {
                 let changelogKey = ChangelogKey(partition: record.partition, key: key)
                 let before = store[record.partition, key]
                 var stored = before ?? StoredState(state: nil)
-                switch change {
-                case .unchanged: continue
-                case .set(let state): stored.state = state
-                case .delete: stored.state = nil
-                }
-                let kept = stored.state != nil || !stored.applied.isEmpty ? stored : nil
-                if let refusal = write(kept, changelogKey, record, before, store: &store) {
+                stored.apply(change)
+                if let refusal = write(stored.keptOrTombstone, changelogKey, record, before, store: &store) {
                     // The input's effects on other keys stand; this key keeps its value and the reason is on record.
                     deadLetter(record, reason: refusal)
                 }
@@ -317,6 +303,17 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
 
     struct RecordFailure: Error {
         var reason: String
+    }
+
+    /// A handler's error as the reason its record is dead-lettered.
+    static func failure<T>(from body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PoisonMessage {
+            throw RecordFailure(reason: "rejected by handler: \(error.reason)")
+        } catch {
+            throw RecordFailure(reason: "handler failed: \(error)")
+        }
     }
 
     func decode(_ record: InboundRecord) throws -> Role.Input {

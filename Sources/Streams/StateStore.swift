@@ -28,6 +28,17 @@ public struct StoredState<State: Codable & Sendable & Equatable>: Codable, Senda
 
     func hasApplied(_ id: String) -> Bool { applied.contains(id) }
 
+    mutating func apply(_ change: HandlerResult<State>.StateChange) {
+        switch change {
+        case .unchanged: break
+        case .set(let state): self.state = state
+        case .delete: state = nil
+        }
+    }
+
+    /// What the store keeps: nothing (a tombstone) once neither a state nor applied ids are left.
+    var keptOrTombstone: StoredState? { state != nil || !applied.isEmpty ? self : nil }
+
     /// Remembers `id`, forgetting ids older than `window` before `time` but always keeping the newest
     /// `minimum`, and never more than `capacity`.
     mutating func remember(_ id: String, at time: Int64, window: DedupeWindow) {

@@ -162,16 +162,14 @@ public final class StreamWorker<Role: StreamRole>: Service {
             case .revoked(_, let cooperative):
                 // Eager revocation takes everything, even partitions listed only once per topic.
                 let lost = cooperative ? partitions : Set(owned.owners.keys).union(partitions)
-                for partition in lost {
-                    release(partition, owned)
-                    inbox.wanted.withLock { _ = $0.removeValue(forKey: partition) }
-                }
+                for partition in lost { release(partition, owned, inbox: inbox) }
                 logger.info("partitions revoked", metadata: ["kafka.partitions": "\(lost.sorted())"])
             }
         }
     }
 
-    private func release(_ partition: Int32, _ owned: Owned) {
+    private func release(_ partition: Int32, _ owned: Owned, inbox: PreparedInbox<Role.State>) {
+        inbox.wanted.withLock { _ = $0.removeValue(forKey: partition) }
         owned.store.drop(partition: partition)
         if let producer = owned.owners.removeValue(forKey: partition)?.producer {
             // The producer goes off the loop: destroying it waits for librdkafka's threads.
@@ -189,7 +187,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         preparations: inout ThrowingTaskGroup<Void, any Error>,
         after delay: Duration = .zero
     ) {
-        release(partition, owned)
+        release(partition, owned, inbox: inbox)
         owned.nextToken += 1
         let token = owned.nextToken
         owned.owners[partition] = PartitionOwner(partition: partition, token: token)
@@ -543,6 +541,12 @@ public final class StreamWorker<Role: StreamRole>: Service {
         }
     }
 
+    /// A partition the group took away, or one this worker may have lost while it was away, is never
+    /// committed: its new owner may already have it.
+    private static func mustNotCommit(_ partition: Int32, consumer: KafkaConsumer, rebalances: RebalanceLog, configuration: StreamConfiguration) -> Bool {
+        rebalances.revokes(partition) || consumer.isAssignmentLost || configuration.mayHaveBeenAway(consumer)
+    }
+
     private static func commit(
         _ item: CommitItem,
         metadata: KafkaConsumerGroupMetadata,
@@ -551,8 +555,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         configuration: StreamConfiguration
     ) async -> PartitionCommitResult {
         guard let producer = item.producer else { return .skipped }
-        // A partition the group took away is never committed: its new owner may already have it.
-        if rebalances.revokes(item.partition) || consumer.isAssignmentLost || configuration.mayHaveBeenAway(consumer) { return .skipped }
+        if mustNotCommit(item.partition, consumer: consumer, rebalances: rebalances, configuration: configuration) { return .skipped }
         do {
             try await producer.begin()
         } catch let error as KafkaError {
@@ -580,7 +583,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 return .unknown(error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)"))
             }
         }
-        if rebalances.revokes(item.partition) || consumer.isAssignmentLost || configuration.mayHaveBeenAway(consumer) {
+        if mustNotCommit(item.partition, consumer: consumer, rebalances: rebalances, configuration: configuration) {
             try? await producer.abort(bound: configuration.commitBound)
             return .skipped
         }
