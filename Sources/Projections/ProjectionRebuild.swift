@@ -160,6 +160,9 @@ public struct ProjectionRebuild: Sendable {
         var topic = ""
         var partition = -1
         var offset: Int64 = -1
+        /// Breaks ties: a topic deleted and created again starts its offsets anew, so a position
+        /// alone does not name one archived event.
+        var eventID = ""
     }
 
     /// Applies up to `limit` archived events after `position`, in each partition's order.
@@ -168,17 +171,17 @@ public struct ProjectionRebuild: Sendable {
             """
             SELECT event_id, event_type, topic, kafka_partition, kafka_offset, event_key, correlation_id, causation_id,
                 to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, payload::text AS payload
-            FROM public.event_archive WHERE event_type IN (\(types)) AND (topic, kafka_partition, kafka_offset) > ($1, $2::integer, $3::bigint)
-            ORDER BY topic, kafka_partition, kafka_offset LIMIT \(limit)
+            FROM public.event_archive WHERE event_type IN (\(types)) AND (topic, kafka_partition, kafka_offset, event_id) > ($1, $2::integer, $3::bigint, $4)
+            ORDER BY topic, kafka_partition, kafka_offset, event_id LIMIT \(limit)
             """,
-            [position.topic, String(position.partition), String(position.offset)]
+            [position.topic, String(position.partition), String(position.offset), position.eventID]
         ).records
         var last = position
         for row in rows {
             guard let id = row["event_id"] ?? nil, let type = row["event_type"] ?? nil, let topic = row["topic"] ?? nil,
                 let partition = (row["kafka_partition"] ?? nil).flatMap(Int.init), let offset = (row["kafka_offset"] ?? nil).flatMap(Int64.init)
             else { continue }
-            last = ArchivePosition(topic: topic, partition: partition, offset: offset)
+            last = ArchivePosition(topic: topic, partition: partition, offset: offset, eventID: id)
             guard let payload = row["payload"] ?? nil else { continue }
             let event = ProjectedEvent(
                 id: id, type: type, topic: topic, partition: Int32(partition), offset: offset, key: row["event_key"] ?? nil,

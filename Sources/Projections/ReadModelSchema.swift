@@ -22,6 +22,7 @@ public enum ReadModelSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS event_archive_correlation ON event_archive (correlation_id)",
+        "CREATE INDEX IF NOT EXISTS event_archive_position ON event_archive (topic, kafka_partition, kafka_offset, event_id)",
         ProjectionDeadLetters.schema,
         """
         CREATE TABLE IF NOT EXISTS projection_positions (
