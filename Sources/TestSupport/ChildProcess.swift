@@ -50,7 +50,8 @@ public final class ChildProcess: @unchecked Sendable {
         if (try? await waitForExit(timeout: grace)) == nil { kill() }
     }
 
-    /// Runs `body`, then stops the process however `body` ended.
+    /// Runs `body`, then stops the process however `body` ended. When `body` fails, the process's
+    /// last warnings and errors are printed: a CI log then shows why, not only that it waited.
     public func stopping<T>(after body: () async throws -> T) async throws -> T {
         do {
             let result = try await body()
@@ -58,8 +59,19 @@ public final class ChildProcess: @unchecked Sendable {
             return result
         } catch {
             await stop()
+            print(complaints())
             throw error
         }
+    }
+
+    /// The last `limit` lines of the log at level warning or above, under a heading naming the log.
+    public func complaints(limit: Int = 40) -> String {
+        let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        let lines = text.split(separator: "\n").filter { line in
+            [" warning ", " error ", " critical ", "Fatal error"].contains { line.contains($0) }
+        }
+        return "--- last \(min(limit, lines.count)) of \(lines.count) warnings and errors in \(logFile.path):\n"
+            + lines.suffix(limit).joined(separator: "\n")
     }
 
     /// Waits for the process to exit, failing after `timeout`. - Returns: its exit status.
