@@ -21,6 +21,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Changelog records for the restore measurement (0: skip).") var restoreRecords = 200_000
     @Option(help: "Runtime batch sizes to measure, comma-separated (the runtime's default is 500).") var batchSizes = "500,5000"
     @Option(help: "Pipes to measure: raw, eos, alo (comma-separated).") var modes = "raw,eos,alo"
+    @Option(help: "A file of rows measured by earlier runs (each on a fresh broker): the new rows are added, and the table shows them all.")
+    var results: String?
     @Option(help: "Log level of the runtime (trace shows each batch's timings).") var logLevel = "warning"
 
     func run() async throws {
@@ -37,25 +39,32 @@ struct Bench: AsyncParsableCommand {
             rate: rate,
             latencySeconds: latencySeconds
         )
-        var rows: [BenchResult] = []
+        var rows = try results.map(BenchResult.load) ?? []
         let selected = Set(modes.split(separator: ",").map(String.init))
         let sizes = batchSizes.split(separator: ",").compactMap { Int($0) }
         for mode in BenchMode.allCases where selected.contains(mode.option) {
-            for batchSize in mode == .raw ? [500] : sizes {
+            for batchSize in mode.isReference ? [0] : sizes {
                 let result = try await context.measure(mode, batchSize: batchSize)
                 printErr("\(result.title): \(result.formattedRate) msg/s, p50 \(result.p50) ms, p99 \(result.p99) ms")
                 rows.append(result)
+                if let results { try result.append(to: results) }
             }
         }
+        guard !rows.isEmpty else { return try await printRestore(context) }
         print("")
+        // Each row beside the raw pipe of the same run.
+        let raw = rows.first { $0.mode == .raw }
         print("| pipe | messages/s | p50 hop ms | p99 hop ms | vs raw |")
         print("|---|---:|---:|---:|---:|")
-        let raw = rows.first { $0.mode == .raw }?.throughput ?? 1
         for row in rows {
-            print("| \(row.title) | \(row.formattedRate) | \(row.p50) | \(row.p99) | \(String(format: "%.2f", row.throughput / raw)) |")
+            print("| \(row.title) | \(row.formattedRate) | \(row.p50) | \(row.p99) | \(raw.map { String(format: "%.2f", row.throughput / $0.throughput) } ?? "n/a") |")
         }
         print("")
-        print("\(messages) records of \(size) B preloaded, \(partitions) partitions, one worker; commit interval 100 ms; latency at \(rate) records/s for \(latencySeconds) s, read by a read_committed consumer.")
+        print("\(messages) records of \(size) B preloaded (10,000 keys), \(partitions) partitions, one worker; latency at \(rate) records/s for \(latencySeconds) s, read by a read_committed consumer.")
+        try await printRestore(context)
+    }
+
+    func printRestore(_ context: BenchContext) async throws {
         if restoreRecords > 0 {
             let restore = try await context.measureRestore(records: restoreRecords)
             print("")

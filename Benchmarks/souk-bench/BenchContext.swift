@@ -8,7 +8,7 @@ enum BenchMode: CaseIterable {
 
     var title: String {
         switch self {
-        case .raw: "(a) raw librdkafka pipe, no transactions"
+        case .raw: "(a) raw pipe through the Swift binding, no transactions"
         case .exactlyOnce: "(b) runtime, exactly-once"
         case .atLeastOnce: "(c) runtime, at-least-once"
         }
@@ -21,16 +21,40 @@ enum BenchMode: CaseIterable {
         case .atLeastOnce: "alo"
         }
     }
+
+    /// Rows that do not depend on the runtime's batch size.
+    var isReference: Bool { self == .raw }
 }
 
 struct BenchResult {
     var mode: BenchMode
     var batchSize: Int
-    var title: String { mode == .raw ? mode.title : "\(mode.title), batch \(batchSize)" }
+    var title: String { mode.isReference ? mode.title : "\(mode.title), batch \(batchSize)" }
     var throughput: Double
     var p50: String
     var p99: String
     var formattedRate: String { String(Int(throughput)) }
+
+    /// One tab-separated line per row: mode, batch size, messages/s, p50, p99.
+    func append(to path: String) throws {
+        let line = [mode.option, String(batchSize), String(throughput), p50, p99].joined(separator: "\t") + "\n"
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line.utf8))
+    }
+
+    static func load(_ path: String) throws -> [BenchResult] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 5, let mode = BenchMode.allCases.first(where: { $0.option == fields[0] }),
+                let batchSize = Int(fields[1]), let throughput = Double(fields[2])
+            else { return nil }
+            return BenchResult(mode: mode, batchSize: batchSize, throughput: throughput, p50: fields[3], p99: fields[4])
+        }
+    }
 }
 
 struct BenchContext: Sendable {
@@ -200,3 +224,4 @@ func percentile(_ values: [Double], _ p: Double) -> String {
     let sorted = values.sorted()
     return String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
 }
+
