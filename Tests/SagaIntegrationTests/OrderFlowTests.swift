@@ -51,9 +51,11 @@ import TestSupport
         sagaTopics.timers = rig.timers
         sagaTopics.sagaChangelog = "souk.\(rig.run)-saga.changelog.v1"
         var timeline = try await SagaTimeline(topics: sagaTopics).build(orderId: id("happy"), bootstrapServers: stack.bootstrapServers, logger: stack.logger)
-        try await eventually("the saga's record shows the end") {
+        // The status comes from the saga's changelog, the answers from the repliers' topics: each is read
+        // up to its own last stable offset, so the end can show before the last answer does.
+        try await eventually("the saga's record shows the end and every answer") {
             timeline = try await SagaTimeline(topics: sagaTopics).build(orderId: id("happy"), bootstrapServers: stack.bootstrapServers, logger: stack.logger)
-            return timeline.status == "fulfilled"
+            return timeline.status == "fulfilled" && timeline.steps.filter { $0.kind == .answer }.count >= 4
         }
         let names = timeline.steps.map(\.name)
         let milestones = ["CreateOrder", "OrderCreated", "ProcessPayment", "PaymentProcessed", "CreateShipment", "ShipmentCreated", "DeliveryCompleted", "OrderFulfilled"]
