@@ -224,4 +224,3 @@ func percentile(_ values: [Double], _ p: Double) -> String {
     let sorted = values.sorted()
     return String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
 }
-
