@@ -139,7 +139,8 @@ public struct RoleRunner: Sendable {
                     timings: try environment.kafkaConsumerTimings,
                     instance: instance,
                     stateDirectory: stateDirectory,
-                    leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
+                    leaveGroupOnClose: environment.kafkaLeaveGroupOnClose,
+                    confirmCommits: environment.kafkaConfirmCommits
                 )
                 services.append(
                     try await factory(.init(configuration: configuration, environment: environment, logger: logger, health: health, metrics: metrics))

@@ -65,6 +65,12 @@ public struct SoukEnvironment: Sendable {
         get throws { try require("KAFKA_BOOTSTRAP_SERVERS") }
     }
 
+    /// `KAFKA_CONFIRM_COMMITS` (default true: needed on the local broker, see
+    /// `StreamConfiguration.confirmCommits`; Apache Kafka can turn it off).
+    public var kafkaConfirmCommits: Bool {
+        values["KAFKA_CONFIRM_COMMITS"].map { !["false", "0", "no"].contains($0.lowercased()) } ?? true
+    }
+
     /// `KAFKA_LEAVE_GROUP_ON_CLOSE` (default true; the local stack sets false, see `StreamConfiguration`).
     public var kafkaLeaveGroupOnClose: Bool {
         values["KAFKA_LEAVE_GROUP_ON_CLOSE"].map { !["false", "0", "no"].contains($0.lowercased()) } ?? true

@@ -26,6 +26,8 @@ final class PartitionOwner {
     var poisoned: [RecordPosition: String] = [:]
     /// Since when its batches abort or fail (nil: the last one committed).
     var failingSince: ContinuousClock.Instant?
+    /// Its last commit, until the group is seen to show its offsets (`StreamConfiguration.confirmCommits`).
+    var lastCommit: (offsets: [KafkaTopicPartition: Int64], at: ContinuousClock.Instant)?
 
     init(partition: Int32, token: Int) {
         self.partition = partition
@@ -88,8 +90,6 @@ final class PreparedInbox<State: Codable & Sendable & Equatable>: Sendable {
 /// How one partition's transaction ended.
 enum PartitionCommitResult: Sendable {
     case committed
-    /// Committed, but its offsets had not reached the group within the check's grace.
-    case committedLate
     /// Not attempted: the partition was revoked or the assignment lost.
     case skipped
     /// Aborted (or never begun): nothing of it counts. `failures` are tagged deliveries that failed.

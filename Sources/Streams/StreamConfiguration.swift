@@ -50,12 +50,16 @@ public struct StreamConfiguration: Sendable {
     /// lose a group whose members leave during a rebalance, so the local stack turns this off: stopped
     /// workers then expire after the session timeout, like crashed ones.
     public var leaveGroupOnClose: Bool
-    /// Whether each commit is checked to have reached the group's offsets, within
-    /// `commitVerificationTimeout`. Diagnostic only (`souk_stream_late_commits_total`): per-partition
-    /// transactional ids make the next owner end whatever a killed one left open, so a late commit is
-    /// not a wedge any more, and the check costs an OffsetFetch per commit. Off by default.
-    public var verifyCommits: Bool
-    public var commitVerificationTimeout: Duration
+    /// Whether an idle partition checks that the group shows its last commit's offsets (one
+    /// OffsetFetch, `confirmInterval` after the commit) and, while it does not, commits again. On the
+    /// local broker a transaction that finds an overlapping one still open at its `EndTxn` stays
+    /// prepared until a later overlapping `EndTxn` finishes it, and pins the last stable offset of
+    /// everything it wrote for all readers. Under traffic the producer's own next transaction folds
+    /// it in; when the flow goes quiet nothing overlapping ends any more, and without another commit
+    /// the saga's last events, or inventory's, stay invisible for good. Apache Kafka finishes every
+    /// commit by itself (turn it off there).
+    public var confirmCommits: Bool
+    public var confirmInterval: Duration = .milliseconds(250)
 
     public init(
         bootstrapServers: String,
@@ -79,8 +83,7 @@ public struct StreamConfiguration: Sendable {
         stateDirectory: URL? = nil,
         snapshotInterval: Duration = .seconds(60),
         leaveGroupOnClose: Bool = true,
-        verifyCommits: Bool = false,
-        commitVerificationTimeout: Duration = .seconds(2)
+        confirmCommits: Bool = true
     ) {
         self.bootstrapServers = bootstrapServers
         self.timings = timings
@@ -103,8 +106,7 @@ public struct StreamConfiguration: Sendable {
         self.stateDirectory = stateDirectory
         self.snapshotInterval = snapshotInterval
         self.leaveGroupOnClose = leaveGroupOnClose
-        self.verifyCommits = verifyCommits
-        self.commitVerificationTimeout = commitVerificationTimeout
+        self.confirmCommits = confirmCommits
     }
 
     /// One transactional id per input partition: whoever owns the partition initialises it before

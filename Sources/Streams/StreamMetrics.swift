@@ -33,9 +33,9 @@ struct StreamMetrics: Sendable {
         Counter(label: "souk_stream_lost_commits_total", dimensions: [("role", role)]).increment()
     }
 
-    /// A commit whose offsets the check did not see in time (diagnostic; see `verifyCommits`).
-    func recordLateCommit() {
-        Counter(label: "souk_stream_late_commits_total", dimensions: [("role", role)]).increment()
+    /// A commit the broker left prepared (`confirmCommits`).
+    func recordUnconfirmedCommit() {
+        Counter(label: "souk_stream_unconfirmed_commits_total", dimensions: [("role", role)]).increment()
     }
 
     /// A commit skipped because the worker may have been frozen past its session (a zombie's guard).

@@ -409,12 +409,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
             guard let owner = owned.owners[item.partition] else { continue }
             let (outcome, batch) = outcomes[item.partition] ?? (BatchOutcome(), [])
             switch result {
-            case .committed, .committedLate:
-                if case .committedLate = result {
-                    metrics.recordLateCommit()
-                    logger.info("a commit's offsets were not yet visible in the group", metadata: ["kafka.partition": "\(item.partition)"])
-                }
+            case .committed:
                 owner.committed()
+                if configuration.confirmCommits { owner.lastCommit = (item.offsets, .now) }
                 committedPartitions.insert(item.partition)
                 health.committed(healthName)
                 if !outcome.oversizedStates.isEmpty {
@@ -491,23 +488,31 @@ public final class StreamWorker<Role: StreamRole>: Service {
         preparations: inout ThrowingTaskGroup<Void, any Error>
     ) async throws {
         guard configuration.exactlyOnce else { return }
+        let unfinished = await unfinishedCommits(owned, consumer: consumer)
         let due = owned.owners.values.filter { owner in
-            owner.isReady && (owner.carriedSince.map { ContinuousClock.now - $0 >= configuration.carryLimit } ?? false)
+            owner.isReady
+                && ((owner.carriedSince.map { ContinuousClock.now - $0 >= configuration.carryLimit } ?? false) || unfinished.contains(owner.partition))
         }
         guard !due.isEmpty else { return }
         let items = due.compactMap { owner -> CommitItem? in
-            guard let (topicPartition, offset) = owner.carried.max(by: { $0.value < $1.value }) else { return nil }
+            // An idle partition whose last commit the broker left prepared commits again: on the local
+            // broker that transaction folds the prepared one in, and with the flow quiet nothing
+            // overlapping is open any more, so it finishes (see `StreamConfiguration.confirmCommits`).
+            let offsets = owner.carried.merging(unfinished.contains(owner.partition) ? owner.lastCommit?.offsets ?? [:] : [:]) { max($0, $1) }
+            guard let (topicPartition, offset) = offsets.max(by: { $0.value < $1.value }) else { return nil }
             let source = InboundRecord(topic: topicPartition.topic, partition: owner.partition, offset: offset, key: nil, value: nil)
             return CommitItem(
                 partition: owner.partition, producer: owner.producer,
-                messages: [processor.positionMarker(partition: owner.partition, source: source, version: owner.version)], offsets: owner.carried
+                messages: [processor.positionMarker(partition: owner.partition, source: source, version: owner.version)], offsets: offsets
             )
         }
         let results = try await commit(items, consumer: consumer, atLeastOnce: atLeastOnce)
         for (item, result) in zip(items, results) {
             guard let owner = owned.owners[item.partition] else { continue }
             switch result {
-            case .committed, .committedLate: owner.committed()
+            case .committed:
+                owner.committed()
+                if configuration.confirmCommits { owner.lastCommit = (item.offsets, .now) }
             case .skipped: break
             case .aborted:
                 owner.failed()
@@ -519,6 +524,26 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 )
             }
         }
+    }
+
+    /// The idle partitions whose last commit the group does not show `confirmInterval` after it: the
+    /// broker still holds that transaction prepared. One OffsetFetch, only while the worker is idle.
+    private func unfinishedCommits(_ owned: Owned, consumer: KafkaConsumer) async -> Set<Int32> {
+        let now = ContinuousClock.now
+        let idle = owned.owners.values.filter { owner in
+            owner.isReady && owner.lastCommit.map { now - $0.at >= configuration.confirmInterval } ?? false
+        }
+        guard !idle.isEmpty, let committed = try? await consumer.committed(idle.flatMap { $0.lastCommit!.offsets.keys }) else { return [] }
+        var unfinished: Set<Int32> = []
+        for owner in idle {
+            if owner.lastCommit!.offsets.allSatisfy({ (committed[$0.key] ?? -1) > $0.value }) {
+                owner.lastCommit = nil
+            } else {
+                unfinished.insert(owner.partition)
+                metrics.recordUnconfirmedCommit()
+            }
+        }
+        return unfinished
     }
 
     /// Runs each partition's transaction in a child task of its own; they overlap on the broker.
@@ -588,32 +613,10 @@ public final class StreamWorker<Role: StreamRole>: Service {
             return .skipped
         }
         switch await producer.commit(bound: configuration.commitBound) {
-        case .committed:
-            guard configuration.verifyCommits else { return .committed }
-            // Diagnostic only: on the local broker a commit's offsets can show late (the coordinator
-            // finishes a transaction only when every overlapping one is prepared, and a sweep may apply
-            // an older transaction's offsets after it). Nothing is rolled back for it: the next
-            // transaction of the same producer folds in whatever is still prepared.
-            if await !commitLanded(consumer, item.offsets, grace: configuration.commitVerificationTimeout) { return .committedLate }
-            return .committed
+        case .committed: return .committed
         case .aborted(let error): return .aborted(error, failures: producer.takeFailedDeliveries())
         case .unknown(let error): return .unknown(error)
         case .fatal(let error): return .fenced(error)
-        }
-    }
-
-    /// Whether the group's committed offsets reached the batch's end. The transaction's offsets become
-    /// visible shortly after the commit returns, so this waits a little before it says no.
-    private static func commitLanded(_ consumer: KafkaConsumer, _ lastOffsets: [KafkaTopicPartition: Int64], grace: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + grace
-        while true {
-            if let committed = try? await consumer.committed(Array(lastOffsets.keys)),
-                lastOffsets.allSatisfy({ (committed[$0.key] ?? -1) > $0.value })
-            {
-                return true
-            }
-            if ContinuousClock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(10))
         }
     }
 

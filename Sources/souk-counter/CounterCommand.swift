@@ -45,7 +45,8 @@ struct CounterCommand: AsyncParsableCommand {
             maxMessageBytes: maxMessageBytes,
             consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:],
             stateDirectory: stateDir.map { URL(fileURLWithPath: $0) },
-            leaveGroupOnClose: environment.kafkaLeaveGroupOnClose
+            leaveGroupOnClose: environment.kafkaLeaveGroupOnClose,
+            confirmCommits: environment.kafkaConfirmCommits
         )
         let role = CountingRole(name: role, inputTopic: input, outputTopic: output)
         try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health, _ in

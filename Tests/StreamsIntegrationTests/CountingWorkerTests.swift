@@ -121,6 +121,49 @@ import TestSupport
         try await run.stopAll()
     }
 
+    /// On the local broker a commit that overlaps another writer's open transaction stays prepared
+    /// until a later overlapping `EndTxn` finishes it, and pins its outputs for every reader. Here the
+    /// two other writers end so that neither finishes it (B is held by C, and C does not overlap the
+    /// worker): only the worker's own next commit can, and it has no input left to commit
+    /// (`StreamConfiguration.confirmCommits`).
+    @Test func aCommitTheBrokerLeftPreparedIsFinishedByTheIdleWorker() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 1, keys: 2)
+        let elsewhere = try await stack.freshTopic("elsewhere", partitions: 1)
+        let port = try freePort()
+        try run.start(0, httpPort: port)
+        try await run.produce(total: 4, chunk: 4, pause: .zero)
+        try await run.verify()
+        let b = try await openTransaction("b")
+        // Delivered, so the broker has B open on the worker's output partition and on another topic.
+        _ = try await b.send(KafkaProducerMessage(topic: run.output, partition: 0, key: "b", value: "{}"))
+        _ = try await b.send(KafkaProducerMessage(topic: elsewhere, partition: 0, key: "b", value: "{}"))
+        try await run.produce(total: 4, chunk: 4, pause: .zero)
+        try await eventually("the worker counts a commit the broker left prepared", timeout: .seconds(60)) {
+            await counter("souk_stream_unconfirmed_commits_total", port: port) >= 1
+        }
+        let c = try await openTransaction("c")
+        _ = try await c.send(KafkaProducerMessage(topic: elsewhere, partition: 0, key: "c", value: "{}"))
+        try await b.commitTransaction()
+        try await c.commitTransaction()
+        try await run.verify()
+        for producer in [b, c] { try await producer.close() }
+        try await run.stopAll()
+    }
+
+    private func openTransaction(_ name: String) async throws -> KafkaTransactionalProducer {
+        let producer = try KafkaTransactionalProducer(
+            configuration: stack.producerConfiguration(), transactionalID: uniqueName("writer-\(name)"), logger: stack.logger
+        )
+        try await producer.initTransactions()
+        try producer.beginTransaction()
+        return producer
+    }
+
+    private func counter(_ name: String, port: Int) async -> Double {
+        guard let body = await httpGet("http://127.0.0.1:\(port)/metrics")?.body else { return 0 }
+        return body.split(separator: "\n").filter { $0.hasPrefix(name) }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+    }
+
     @Test func poisonMessagesGoToTheDeadLetterTopicAndTheWorkerGoesOn() async throws {
         let run = try await CountingRun(stack: stack, partitions: 1, keys: 1, maxMessageBytes: 4096)
         try run.start(0)
@@ -276,7 +319,8 @@ final class CountingRun: @unchecked Sendable {
         }
         try await eventually("the expected counts appear in \(output) (worker logs: \(logDirectory.path))", timeout: timeout, every: .zero) {
             for message in try await reader.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
-                let id = message.headers.string(CloudEventHeader.id) ?? "missing"
+                // Every output of the worker carries an id; a test's own record on the topic does not.
+                guard let id = message.headers.string(CloudEventHeader.id) else { continue }
                 let counted = try JSONDecoder().decode(CountingRole.Counted.self, from: Data(message.value ?? []))
                 if let seen = outputs[id], seen != (counted.key, counted.count) {
                     conflicts.append("\(id): \(seen) then \(counted)")

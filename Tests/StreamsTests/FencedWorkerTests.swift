@@ -23,7 +23,7 @@ import Testing
                 bootstrapServers: cluster.bootstrapServers,
                 timings: KafkaConsumerTimings(sessionTimeout: .seconds(6), heartbeatInterval: .seconds(1)),
                 createTopics: false,
-                verifyCommits: false
+                confirmCommits: false  // the mock cluster never applies a transaction's offsets
             ),
             logger: logger,
             health: health
