@@ -51,6 +51,11 @@ public struct SoukEnvironment: Sendable {
 
     public subscript(key: String) -> String? { values[key] }
 
+    /// A yes/no setting: `false`, `0` and `no` (any case) say no, any other value yes.
+    func flag(_ key: String, default value: Bool) -> Bool {
+        values[key].map { !["false", "0", "no"].contains($0.lowercased()) } ?? value
+    }
+
     public func require(_ key: String) throws -> String {
         guard let value = values[key], !value.isEmpty else {
             throw SoukConfigurationError(
@@ -68,12 +73,12 @@ public struct SoukEnvironment: Sendable {
     /// `KAFKA_CONFIRM_COMMITS` (default true: needed on the local broker, see
     /// `StreamConfiguration.confirmCommits`; Apache Kafka can turn it off).
     public var kafkaConfirmCommits: Bool {
-        values["KAFKA_CONFIRM_COMMITS"].map { !["false", "0", "no"].contains($0.lowercased()) } ?? true
+        flag("KAFKA_CONFIRM_COMMITS", default: true)
     }
 
     /// `KAFKA_LEAVE_GROUP_ON_CLOSE` (default true; the local stack sets false, see `StreamConfiguration`).
     public var kafkaLeaveGroupOnClose: Bool {
-        values["KAFKA_LEAVE_GROUP_ON_CLOSE"].map { !["false", "0", "no"].contains($0.lowercased()) } ?? true
+        flag("KAFKA_LEAVE_GROUP_ON_CLOSE", default: true)
     }
 
     public var kafkaConsumerTimings: KafkaConsumerTimings {

@@ -53,7 +53,8 @@ final class PartitionOwner {
         if carriedSince == nil { carriedSince = .now }
     }
 
-    func committed() {
+    func committed(_ offsets: [KafkaTopicPartition: Int64]) {
+        lastCommit = (offsets, .now)
         carried = [:]
         carriedSince = nil
         rewrite = []

@@ -410,8 +410,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
             let (outcome, batch) = outcomes[item.partition] ?? (BatchOutcome(), [])
             switch result {
             case .committed:
-                owner.committed()
-                if configuration.confirmCommits { owner.lastCommit = (item.offsets, .now) }
+                owner.committed(item.offsets)
                 committedPartitions.insert(item.partition)
                 health.committed(healthName)
                 if !outcome.oversizedStates.isEmpty {
@@ -498,7 +497,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
             // An idle partition whose last commit the broker left prepared commits again: on the local
             // broker that transaction folds the prepared one in, and with the flow quiet nothing
             // overlapping is open any more, so it finishes (see `StreamConfiguration.confirmCommits`).
-            let offsets = owner.carried.merging(unfinished.contains(owner.partition) ? owner.lastCommit?.offsets ?? [:] : [:]) { max($0, $1) }
+            var offsets = owner.carried
+            if unfinished.contains(owner.partition), let last = owner.lastCommit { offsets.merge(last.offsets) { max($0, $1) } }
             guard let (topicPartition, offset) = offsets.max(by: { $0.value < $1.value }) else { return nil }
             let source = InboundRecord(topic: topicPartition.topic, partition: owner.partition, offset: offset, key: nil, value: nil)
             return CommitItem(
@@ -510,9 +510,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         for (item, result) in zip(items, results) {
             guard let owner = owned.owners[item.partition] else { continue }
             switch result {
-            case .committed:
-                owner.committed()
-                if configuration.confirmCommits { owner.lastCommit = (item.offsets, .now) }
+            case .committed: owner.committed(item.offsets)
             case .skipped: break
             case .aborted:
                 owner.failed()
@@ -529,14 +527,15 @@ public final class StreamWorker<Role: StreamRole>: Service {
     /// The idle partitions whose last commit the group does not show `confirmInterval` after it: the
     /// broker still holds that transaction prepared. One OffsetFetch, only while the worker is idle.
     private func unfinishedCommits(_ owned: Owned, consumer: KafkaConsumer) async -> Set<Int32> {
+        guard configuration.confirmCommits else { return [] }
         let now = ContinuousClock.now
-        let idle = owned.owners.values.filter { owner in
-            owner.isReady && owner.lastCommit.map { now - $0.at >= configuration.confirmInterval } ?? false
+        let idle = owned.owners.values.compactMap { owner in
+            owner.lastCommit.flatMap { owner.isReady && now - $0.at >= configuration.confirmInterval ? (owner, $0.offsets) : nil }
         }
-        guard !idle.isEmpty, let committed = try? await consumer.committed(idle.flatMap { $0.lastCommit!.offsets.keys }) else { return [] }
+        guard !idle.isEmpty, let committed = try? await consumer.committed(idle.flatMap { $0.1.keys }) else { return [] }
         var unfinished: Set<Int32> = []
-        for owner in idle {
-            if owner.lastCommit!.offsets.allSatisfy({ (committed[$0.key] ?? -1) > $0.value }) {
+        for (owner, offsets) in idle {
+            if offsets.allSatisfy({ (committed[$0.key] ?? -1) > $0.value }) {
                 owner.lastCommit = nil
             } else {
                 unfinished.insert(owner.partition)
