@@ -10,7 +10,10 @@ import Streams
 /// partition) and asks for one through a repartition topic when an item is added, so carts never call
 /// another service. Coupon uses are counted on the coupon's partition, so a usage limit holds across
 /// every cart.
-public struct CartRole: StreamRole {
+public struct CartRole: ContextRole {
+    public var commandsTopic: String { topics.commands }
+    public var eventsTopic: String { topics.events }
+
     public let name: String
     public let topics: Topics
     public let coupons: [String: Coupon]

@@ -8,7 +8,10 @@ import Streams
 /// SKUs are unique across products, but commands are keyed by product id, so CreateProduct claims its
 /// SKU on the SKU's partition (a repartition topic) and completes when the decision comes back. A
 /// deleted product keeps its SKU, so an old SKU never points at a new product.
-public struct CatalogRole: StreamRole {
+public struct CatalogRole: ContextRole {
+    public var commandsTopic: String { topics.commands }
+    public var eventsTopic: String { topics.events }
+
     public let name: String
     public let topics: Topics
 

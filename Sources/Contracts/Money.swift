@@ -85,4 +85,13 @@ public struct CommandRejected: TopicMessage {
         commandId: "cmd-7", commandType: "souk.product.SetProductPrice.v1", aggregateId: "prod-1",
         reason: "price must not be negative", field: "/price/amountMinor"
     )
+
+    /// The reason of a rejection that answers a dead-lettered command. Such a rejection is provisional:
+    /// if an operator redrives the command and it applies, its outcome becomes that.
+    public static func deadLettered(to deadLetterTopic: String, _ why: String) -> String {
+        "the command went to \(deadLetterTopic) and changed nothing: \(why)"
+    }
+
+    /// Matches `deadLettered(to:_:)`'s reasons, as an SQL `LIKE` pattern.
+    public static let deadLetteredPattern = "the command went to %.dlq.v1 and changed nothing: %"
 }

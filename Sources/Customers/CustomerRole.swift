@@ -8,7 +8,10 @@ import Streams
 ///
 /// E-mail uniqueness is decided on the address's partition (a repartition topic), like the catalog's
 /// SKUs. Any command carrying what looks like a card number is refused: Souk keeps tokens only.
-public struct CustomerRole: StreamRole {
+public struct CustomerRole: ContextRole {
+    public var commandsTopic: String { topics.commands }
+    public var eventsTopic: String { topics.events }
+
     public let name: String
     public let topics: Topics
 

@@ -7,7 +7,10 @@ import Streams
 /// Stock per SKU: UpdateInventory (set or adjust), and the order saga's reservations, confirmations,
 /// releases and returns. A reservation holds stock until its timer (or any later request for the SKU)
 /// finds it expired; then it is released and the order is told. `StockLevel` never oversells.
-public struct InventoryRole: StreamRole {
+public struct InventoryRole: ContextRole {
+    public var commandsTopic: String { topics.commands }
+    public var eventsTopic: String { topics.events }
+
     public let name: String
     public let topics: Topics
     /// How long a reservation holds stock without being confirmed.

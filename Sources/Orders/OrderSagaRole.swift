@@ -8,7 +8,10 @@ import Streams
 /// inventory, payment and shipping (each asking for its answers on the saga's replies topic), turns
 /// those answers back into the saga's inputs, publishes the order's events, and keeps one deadline
 /// timer per order with the timer role.
-public struct OrderSagaRole: StreamRole {
+public struct OrderSagaRole: ContextRole {
+    public var commandsTopic: String { topics.commands }
+    public var eventsTopic: String { topics.events }
+
     public let name: String
     public let topics: Topics
     public let deadlines: OrderSaga.Deadlines

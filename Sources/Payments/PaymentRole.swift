@@ -7,7 +7,10 @@ import Streams
 /// Payments: authorize (and, by default, capture at once), capture later, refund within what was
 /// captured. Each provider call carries the payment's idempotency key for that step, so a batch that
 /// is aborted and handled again after a crash is answered by the provider with the first result.
-public struct PaymentRole: StreamRole {
+public struct PaymentRole: ContextRole {
+    public var commandsTopic: String { topics.commands }
+    public var eventsTopic: String { topics.events }
+
     public let name: String
     public let topics: Topics
     public let provider: any PaymentProvider

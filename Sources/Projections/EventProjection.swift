@@ -202,9 +202,12 @@ public enum EventProjection {
             try session.query(
                 """
                 INSERT INTO command_outcomes (command_id, status, event_type, aggregate_id, decided_at)
-                VALUES ($1, 'applied', $2, $3, $4) ON CONFLICT (command_id) DO NOTHING
+                VALUES ($1, 'applied', $2, $3, $4)
+                ON CONFLICT (command_id) DO UPDATE
+                SET status = 'applied', event_type = $2, aggregate_id = $3, reason = NULL, field = NULL, decided_at = $4
+                WHERE command_outcomes.status = 'rejected' AND command_outcomes.reason LIKE $5
                 """,
-                [command, event.type, event.key, at]
+                [command, event.type, event.key, at, CommandRejected.deadLetteredPattern]
             )
         }
     }

@@ -51,6 +51,22 @@ public struct ContextOutputs: Sendable {
         return HandlerResult(outputs: [message] + (address.map { [$0.copy(of: message)] } ?? []))
     }
 
+    /// The rejection that answers a command sent to the dead-letter topic (nothing for a record of
+    /// another topic, or one whose id no caller could know): its reason says where the record went.
+    public func deadLetterRejection(of record: InboundRecord, commandsTopic: String, deadLetterTopic: String, reason: String) -> [OutboundMessage] {
+        guard record.topic == commandsTopic, let commandId = record.headers.string(CloudEventHeader.id) else { return [] }
+        var said = String.UnicodeScalarView()
+        for scalar in reason.unicodeScalars.prefix(700) { said.append(scalar.properties.generalCategory == .control ? " " : scalar) }
+        let rejection = CommandRejected(
+            commandId: commandId,
+            commandType: record.type.map { String($0.prefix(200)) } ?? "unknown",
+            aggregateId: record.key ?? "unknown",
+            reason: CommandRejected.deadLettered(to: deadLetterTopic, String(said))
+        )
+        guard let bytes = try? rejection.encoded(), CommandRejected.schema.validate(json: bytes).isEmpty else { return [] }
+        return [OutboundMessage(topic: eventsTopic, key: rejection.key, type: CommandRejected.typeName, value: bytes)]
+    }
+
     /// A role-internal message (a claim, a lookup) on one of its repartition topics.
     public func internalMessage(_ topic: String, key: String, type: String, _ message: some Encodable) throws -> OutboundMessage {
         OutboundMessage(topic: topic, key: key, type: type, value: Array(try JSONEncoder.souk.encode(message)))

@@ -6,7 +6,10 @@ import Streams
 
 /// Shipments: created for a paid order, given the carrier the rules choose (or the one named),
 /// moved only along `ShipmentStatus`'s transitions as carriers report, delivered once.
-public struct ShippingRole: StreamRole {
+public struct ShippingRole: ContextRole {
+    public var commandsTopic: String { topics.commands }
+    public var eventsTopic: String { topics.events }
+
     public let name: String
     public let topics: Topics
     public let carriers: CarrierRules

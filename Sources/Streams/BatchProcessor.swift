@@ -168,6 +168,10 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         mutating func deadLetter(_ record: InboundRecord, reason: String) {
             outcome.append(processor.deadLetter(record, reason: reason), origin: nil)
             outcome.deadLettered += 1
+            // An answer too large to produce is dropped rather than dead-lettering the dead letter.
+            let answers = (try? processor.envelopes(role.deadLetterOutputs(for: record, reason: reason), for: record)) ?? []
+            for message in answers { outcome.append(message, origin: nil) }
+            outcome.emitted += answers.count
         }
 
         mutating func apply(

@@ -38,6 +38,11 @@ public protocol StreamRole: Sendable {
     func isPartitionWide(_ input: Input) -> Bool
 
     func handlePartition(_ input: Input, states: PartitionStates<State>, context: HandlerContext) throws -> PartitionResult<State>
+
+    /// What a record sent to the dead-letter topic still owes whoever sent it, produced in the same
+    /// transaction (default: nothing). A context answers a dead-lettered command with a rejection, so
+    /// that no caller waits for its outcome forever.
+    func deadLetterOutputs(for record: InboundRecord, reason: String) -> [OutboundMessage]
 }
 
 extension StreamRole {
@@ -50,6 +55,8 @@ extension StreamRole {
     }
 
     public func stateKey(for record: InboundRecord) -> String { record.stateKey }
+
+    public func deadLetterOutputs(for record: InboundRecord, reason: String) -> [OutboundMessage] { [] }
 
     /// The topic every state change of the role is written to, co-partitioned with the inputs.
     public var changelogTopic: String { "souk.\(name).changelog.v1" }

@@ -135,19 +135,28 @@ import TestSupport
         try await eventually("p2 is in the cart") { try await readEventRecords(cartTopics.events)["c-add2"] != nil }
         try await send(UpdateQuantity(cartId: k1, productId: p1, quantity: 3), to: cartTopics.commands, id: "c-qty")
         try await send(RemoveItemFromCart(cartId: k1, productId: p2), to: cartTopics.commands, id: "c-rm")
+        // A command that fails its schema goes to the dead-letter topic, and its outcome is a rejection.
+        _ = try await producer.send(
+            KafkaProducerMessage(
+                topic: catalogTopics.commands, key: Array(p1.utf8), value: Array(#"{"productId":"\#(p1)"}"#.utf8),
+                headers: [KafkaHeader(key: CloudEventHeader.id, string: "\(run)-c-poison"), KafkaHeader(key: CloudEventHeader.type, string: CreateProduct.typeName)]
+            )
+        )
 
         // Every command reaches a read model: rows, outcomes and the cache.
         let database = try await PostgresConnection.connect(try stack.environment.require("POSTGRES_URL"))
         try await ReadModelSchema.migrate(database)
         let queries = ReadModelQueries(database: database)
         let cached = CachedQueries(queries: queries, cache: ReadCache(redis: try await RedisConnection.connect(try stack.environment.require("REDIS_URL"))))
-        let commandIDs = ["c-p1", "c-p2", "c-p3", "c-neg", "c-u1", "c-u2", "c-pan", "c-k1", "c-add1", "c-add3", "c-coupon", "c-upd", "c-price", "c-p4", "c-del", "c-prof", "c-addr", "c-bill", "c-add2", "c-qty", "c-rm"]
+        let commandIDs = ["c-p1", "c-p2", "c-p3", "c-neg", "c-u1", "c-u2", "c-pan", "c-k1", "c-add1", "c-add3", "c-coupon", "c-upd", "c-price", "c-p4", "c-del", "c-prof", "c-addr", "c-bill", "c-add2", "c-qty", "c-rm", "c-poison"]
         try await eventually("every command has an outcome in the read models", timeout: .seconds(60)) {
             var missing: [String] = []
             for id in commandIDs where try await queries.commandOutcome("\(run)-\(id)") == nil { missing.append(id) }
             return missing.isEmpty
         }
-        for id in ["c-p3", "c-neg", "c-u2", "c-pan", "c-add3"] { #expect(try await queries.commandOutcome("\(run)-\(id)")?.status == "rejected", "\(id)") }
+        for id in ["c-p3", "c-neg", "c-u2", "c-pan", "c-add3", "c-poison"] { #expect(try await queries.commandOutcome("\(run)-\(id)")?.status == "rejected", "\(id)") }
+        let poison = try await queries.commandOutcome("\(run)-c-poison")
+        #expect(poison?.reason?.contains("went to souk.\(run)-catalog.dlq.v1") == true && poison?.reason?.contains("/sku: is required") == true, "\(String(describing: poison))")
         try await eventually("the cart's last change is projected", timeout: .seconds(30)) {
             try await queries.cart(GetCart(cartId: k1))?.items.map(\.productId) == [p1]
         }

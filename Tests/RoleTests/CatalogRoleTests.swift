@@ -91,11 +91,11 @@ import Testing
         #expect(rejected.reason == "product p1 is still being created; retry after its outcome")
     }
 
-    @Test func aCommandThatFailsItsSchemaIsPoison() async throws {
+    @Test func aCommandThatFailsItsSchemaIsPoisonAndRejected() async throws {
         var catalog = harness()
         let outputs = try await catalog.send(topic: commands, key: "p1", type: CreateProduct.typeName, value: Array(#"{"productId":"p1"}"#.utf8))
-        #expect(outputs.count == 1)
-        #expect(outputs[0].topic == role.deadLetterTopic)
+        #expect(outputs.map(\.topic) == [role.deadLetterTopic, role.topics.events])
         #expect(outputs[0].headers.string(DeadLetterHeader.reason)?.contains("/sku: is required") == true)
+        #expect(try rejection([outputs[1]]).reason.contains("/sku: is required"))
     }
 }
