@@ -163,6 +163,15 @@ import TestSupport
         let traced = try await httpRequest("GET", "\(gateway.url)/api/products?limit=1", headers: ["X-Request-ID": "trace-me-1"])
         #expect(traced.status == 200 && traced.header("X-Request-ID") == "trace-me-1")
         let minted = try await httpRequest("GET", "\(gateway.url)/api/products?limit=1")
+        // nginx and the API keep the same request ids, so that their two logs name a request alike.
+        let kept = ["a", String(repeating: "x", count: 200), ##"a!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~b"##]
+        let replaced = [String(repeating: "y", count: 201), "has space", "tab\tinside"]
+        for id in kept + replaced {
+            let direct = try await httpRequest("GET", "http://127.0.0.1:\(apiPort)/api/products?limit=1", headers: ["X-Request-ID": id])
+            let proxied = try await httpRequest("GET", "\(gateway.url)/api/products?limit=1", headers: ["X-Request-ID": id])
+            #expect((direct.header("X-Request-ID") == id) == kept.contains(id), "the API, \(id): \(String(describing: direct.header("X-Request-ID")))")
+            #expect((proxied.header("X-Request-ID") == id) == kept.contains(id), "nginx, \(id): \(String(describing: proxied.header("X-Request-ID")))")
+        }
         #expect((minted.header("X-Request-ID")?.count ?? 0) >= 16)
         // The API's problem documents pass through unchanged.
         let unauthorized = try await httpRequest("POST", "\(gateway.url)/api/orders", headers: ["Content-Type": "application/json"], body: "{}")

@@ -8,6 +8,7 @@ import Kafka
 import Logging
 import Streams
 import Synchronization
+import Testing
 import TestSupport
 
 @testable import API
@@ -56,7 +57,7 @@ struct APITestRig {
             publisher: publisher
         )
         router = parts.router
-        application = Application(router: try router.build(), logger: stack.logger)
+        application = Application(router: try router.build(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: stack.logger)
     }
 
     /// A signed end-user token for `customer`.
@@ -78,6 +79,17 @@ struct APITestRig {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await outcomes.run() }
             try await application.test(.router) { client in try await body(client) }
+            group.cancelAll()
+        }
+    }
+
+    /// Runs `body` against the API on a real loopback socket, given its port: for bytes that only a
+    /// socket carries (a chunked body, a header the test client would normalise).
+    func testLive(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        let outcomes = router.outcomes
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await outcomes.run() }
+            try await application.test(.live) { client in try await body(try #require(client.port)) }
             group.cancelAll()
         }
     }

@@ -7,6 +7,7 @@ import Kafka
 import Streams
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import API
 
@@ -34,6 +35,32 @@ import Testing
             let noRoute = try await client.send(.get, "/api/nothing-here", headers: rig.system)
             #expect(noRoute.status == .notFound && noRoute.problemType == "no-route")
             #expect(rig.publisher.all.isEmpty)
+        }
+    }
+
+    /// A chunked body has no length to refuse up front; on a live socket it was a 500 (issue 15).
+    @Test func aChunkedBodyOverTheLimitIsA413AndOneWithinItIsAccepted() async throws {
+        let rig = try await APITestRig(maxBodyBytes: 1024)
+        @Sendable func chunked(_ body: String, chunk: Int) -> [UInt8] {
+            var bytes = Array(
+                "POST /api/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: \(rig.apiKey)\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".utf8
+            )
+            var rest = Array(body.utf8)[...]
+            while !rest.isEmpty {
+                let part = rest.prefix(chunk)
+                rest = rest.dropFirst(chunk)
+                bytes += Array("\(String(part.count, radix: 16))\r\n".utf8) + part + Array("\r\n".utf8)
+            }
+            return bytes + Array("0\r\n\r\n".utf8)
+        }
+        try await rig.testLive { port in
+            let large = try await rawHTTPExchange(port: port, chunked("{\"x\":\"" + String(repeating: "a", count: 3000) + "\"}", chunk: 700))
+            #expect(large.hasPrefix("HTTP/1.1 413"), "\(large)")
+            #expect(large.contains("body-too-large"), "\(large)")
+            #expect(rig.publisher.all.isEmpty)
+            let small = try await rawHTTPExchange(port: port, chunked(order, chunk: 100))
+            #expect(small.hasPrefix("HTTP/1.1 202"), "\(small)")
+            #expect(rig.publisher.all.count == 1)
         }
     }
 
