@@ -10,7 +10,7 @@ import Streams
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "souk-bench",
-        abstract: "Throughput and per-hop latency of (a) a raw librdkafka pipe, (b) the runtime exactly-once, (c) the runtime at-least-once."
+        abstract: "Throughput and per-hop latency of (a) a raw librdkafka pipe, (r1, r2) a plain C pipe without and with transactions, (b) the runtime exactly-once, (c) the runtime at-least-once."
     )
 
     @Option(help: "Records preloaded for the throughput phase.") var messages = 300_000
@@ -20,7 +20,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Seconds of the latency phase.") var latencySeconds = 5
     @Option(help: "Changelog records for the restore measurement (0: skip).") var restoreRecords = 200_000
     @Option(help: "Runtime batch sizes to measure, comma-separated (the runtime's default is 500).") var batchSizes = "500,5000"
-    @Option(help: "Pipes to measure: raw, eos, alo (comma-separated).") var modes = "raw,eos,alo"
+    @Option(help: "Pipes to measure: raw, c, ctxn, eos, alo (comma-separated; c and ctxn need SOUK_BENCH_C_PIPE).") var modes = "raw,eos,alo"
     @Option(help: "A file of rows measured by earlier runs (each on a fresh broker): the new rows are added, and the table shows them all.")
     var results: String?
     @Option(help: "Log level of the runtime (trace shows each batch's timings).") var logLevel = "warning"
@@ -52,12 +52,17 @@ struct Bench: AsyncParsableCommand {
         }
         guard !rows.isEmpty else { return try await printRestore(context) }
         print("")
-        // Each row beside the raw pipe of the same run.
+        // Each row beside the references of the same run: the Swift binding's raw pipe and plain C.
         let raw = rows.first { $0.mode == .raw }
-        print("| pipe | messages/s | p50 hop ms | p99 hop ms | vs raw |")
-        print("|---|---:|---:|---:|---:|")
+        let plainC = rows.first { $0.mode == .cPlain }
+        func share(_ row: BenchResult, of reference: BenchResult?) -> String {
+            guard let reference, reference.throughput > 0 else { return "n/a" }
+            return String(format: "%.2f", row.throughput / reference.throughput)
+        }
+        print("| pipe | messages/s | p50 hop ms | p99 hop ms | vs raw | vs plain C |")
+        print("|---|---:|---:|---:|---:|---:|")
         for row in rows {
-            print("| \(row.title) | \(row.formattedRate) | \(row.p50) | \(row.p99) | \(raw.map { String(format: "%.2f", row.throughput / $0.throughput) } ?? "n/a") |")
+            print("| \(row.title) | \(row.formattedRate) | \(row.p50) | \(row.p99) | \(share(row, of: raw)) | \(share(row, of: plainC)) |")
         }
         print("")
         print("\(messages) records of \(size) B preloaded (10,000 keys), \(partitions) partitions, one worker; latency at \(rate) records/s for \(latencySeconds) s, read by a read_committed consumer.")

@@ -2,13 +2,16 @@ import Foundation
 import Kafka
 import Logging
 import Streams
+import Synchronization
 
 enum BenchMode: CaseIterable {
-    case raw, exactlyOnce, atLeastOnce
+    case raw, cPlain, cTransactional, exactlyOnce, atLeastOnce
 
     var title: String {
         switch self {
         case .raw: "(a) raw pipe through the Swift binding, no transactions"
+        case .cPlain: "(r1) plain C librdkafka pipe, no transactions"
+        case .cTransactional: "(r2) plain C librdkafka pipe, one transaction every 100 ms"
         case .exactlyOnce: "(b) runtime, exactly-once"
         case .atLeastOnce: "(c) runtime, at-least-once"
         }
@@ -17,13 +20,15 @@ enum BenchMode: CaseIterable {
     var option: String {
         switch self {
         case .raw: "raw"
+        case .cPlain: "c"
+        case .cTransactional: "ctxn"
         case .exactlyOnce: "eos"
         case .atLeastOnce: "alo"
         }
     }
 
     /// Rows that do not depend on the runtime's batch size.
-    var isReference: Bool { self == .raw }
+    var isReference: Bool { self == .raw || self == .cPlain || self == .cTransactional }
 }
 
 struct BenchResult {
@@ -79,13 +84,23 @@ struct BenchContext: Sendable {
         let reader = try KafkaConsumer(configuration: consumerConfiguration(group: "\(run)-reader"), logger: logger)
         try await reader.subscribe(topics: [output])
 
-        let pipe = Task { try await runPipe(mode, name: run, input: input, output: output, batchSize: batchSize) }
+        let failure = Mutex<String?>(nil)
+        let pipe = Task {
+            do {
+                try await runPipe(mode, name: run, input: input, output: output, batchSize: batchSize)
+            } catch {
+                if !Task.isCancelled { failure.withLock { $0 = "\(mode.title): \(error)" } }
+                throw error
+            }
+        }
         // Throughput: from the first to the last output record of the preloaded backlog.
         var received = 0
         var first: ContinuousClock.Instant?
         var last = ContinuousClock.now
         let deadline = ContinuousClock.now + .seconds(300)
         while received < messages && ContinuousClock.now < deadline {
+            // A pipe that died measures nothing: the row fails rather than showing 0.
+            if let why = failure.withLock({ $0 }) { throw BenchError(why) }
             let batch = try await reader.poll(maxMessages: 10_000, timeout: .milliseconds(100))
             guard !batch.isEmpty else { continue }
             if first == nil { first = .now }
@@ -152,6 +167,8 @@ struct BenchContext: Sendable {
         switch mode {
         case .raw:
             try await rawPipe(group: "\(name)-raw", input: input, output: output)
+        case .cPlain, .cTransactional:
+            try await cPipe(group: "\(name)-c", input: input, output: output, transactionMilliseconds: mode == .cTransactional ? 100 : 0)
         case .exactlyOnce, .atLeastOnce:
             let worker = StreamWorker(
                 role: PipeRole(name: name, inputTopics: [input], outputTopic: output),
@@ -184,6 +201,26 @@ struct BenchContext: Sendable {
         }
         try? await producer.close(timeout: .seconds(5))
         try? await consumer.close()
+    }
+
+    /// The plain C pipe (`Benchmarks/c-pipe/pipe.c`, built by `Benchmarks/run`), until cancelled.
+    private func cPipe(group: String, input: String, output: String, transactionMilliseconds: Int) async throws {
+        guard let path = ProcessInfo.processInfo.environment["SOUK_BENCH_C_PIPE"] else {
+            throw BenchError("SOUK_BENCH_C_PIPE names no C pipe: run the C rows through Benchmarks/run, which builds it")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = [bootstrapServers, group, input, output, String(transactionMilliseconds)]
+        let exited = AsyncStream<Int32> { continuation in
+            process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
+        }
+        try process.run()
+        await withTaskCancellationHandler {
+            for await _ in exited {}
+        } onCancel: {
+            process.terminate()
+        }
+        if !Task.isCancelled { throw BenchError("the C pipe exited early with status \(process.terminationStatus)") }
     }
 
     func measureRestore(records: Int) async throws -> (keys: Int, seconds: Double) {
@@ -223,4 +260,9 @@ func percentile(_ values: [Double], _ p: Double) -> String {
     guard !values.isEmpty else { return "n/a" }
     let sorted = values.sorted()
     return String(format: "%.1f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
