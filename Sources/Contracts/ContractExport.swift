@@ -71,7 +71,10 @@ public enum ContractExport {
 
             The outcome arrives on the context's `events` topic with `causation_id` = your `ce_id`: the event,
             or `souk.CommandRejected.v1` with the reason. A record that is not valid JSON or fails its schema
-            goes to the owning role's dead-letter topic.
+            goes to the owning role's dead-letter topic, and is answered too: a `souk.CommandRejected.v1` whose
+            reason starts "the command went to souk.ROLE.dlq.v1 and changed nothing:" and names why (a command
+            whose `ce_id` is not an identifier gets no answer, as nobody could ask for it). If an operator
+            redrives it (`souk dlq redrive`) and it applies, its outcome becomes applied.
 
             The largest record a role reads or writes is 1,000,000 bytes (key, value and headers). A larger
             command is dead-lettered without its value (header `dlq_value_omitted_bytes` carries its size,
