@@ -63,8 +63,8 @@ public struct ContextOutputs: Sendable {
             aggregateId: record.key ?? "unknown",
             reason: CommandRejected.deadLettered(to: deadLetterTopic, String(said))
         )
-        guard let bytes = try? rejection.encoded(), CommandRejected.schema.validate(json: bytes).isEmpty else { return [] }
-        return [OutboundMessage(topic: eventsTopic, key: rejection.key, type: CommandRejected.typeName, value: bytes)]
+        guard let message = try? event(rejection), CommandRejected.schema.validate(json: message.value).isEmpty else { return [] }
+        return [message]
     }
 
     /// A role-internal message (a claim, a lookup) on one of its repartition topics.
