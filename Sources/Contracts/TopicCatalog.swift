@@ -143,6 +143,25 @@ public enum TopicCatalog {
             ["souk.inventory.ReserveStock.v1", "souk.inventory.ReleaseStock.v1", "souk.inventory.ConfirmStock.v1", "souk.inventory.ReturnStock.v1", "souk.inventory.ExpireReservation.v1"],
             "The order saga's stock requests, and reservation timers going off."
         ),
+        // One reply topic per answering context: on the local broker a transaction finishes only when
+        // every other writer's transaction on its partitions is prepared too, so a partition written
+        // by four roles' producers stays pinned far more often than one written by a single role's.
+        sagaReplies("stock-replies", from: "inventory", ["souk.inventory.StockAnswer.v1", "souk.CommandRejected.v1"]),
+        sagaReplies(
+            "payment-replies", from: "payment",
+            ["souk.payment.PaymentProcessed.v1", "souk.payment.PaymentFailed.v1", "souk.payment.RefundCompleted.v1", "souk.CommandRejected.v1"]
+        ),
+        sagaReplies(
+            "shipping-replies", from: "shipping",
+            [
+                "souk.shipping.ShipmentCreated.v1", "souk.shipping.CarrierAssigned.v1", "souk.shipping.ShipmentStatusUpdated.v1",
+                "souk.shipping.DeliveryCompleted.v1", "souk.CommandRejected.v1",
+            ]
+        ),
+        TopicSpec(
+            context: "order", kind: .internal, owner: "order-saga", key: "orderId", messages: ["souk.order.DeadlineReached.v1"],
+            description: "The saga's deadlines going off, delivered by the timer role.", purpose: "deadlines"
+        ),
         TopicSpec(
             context: "order", kind: .internal, owner: "order-saga", key: "orderId",
             messages: [
@@ -150,7 +169,7 @@ public enum TopicCatalog {
                 "souk.payment.RefundCompleted.v1", "souk.shipping.ShipmentCreated.v1", "souk.shipping.CarrierAssigned.v1",
                 "souk.shipping.ShipmentStatusUpdated.v1", "souk.shipping.DeliveryCompleted.v1", "souk.CommandRejected.v1",
             ],
-            description: "Answers to the saga's requests (each context copies its answer here, keyed by order id) and its deadlines going off.",
+            description: "Replaced by the four topics above; the saga still reads it, so that answers requested before an upgrade arrive.",
             purpose: "saga-replies"
         ),
         TopicSpec(
@@ -160,6 +179,13 @@ public enum TopicCatalog {
             purpose: "requests"
         ),
     ]
+
+    static func sagaReplies(_ purpose: String, from context: String, _ messages: [String]) -> TopicSpec {
+        TopicSpec(
+            context: "order", kind: .internal, owner: "order-saga", key: "orderId", messages: messages,
+            description: "The \(context) context's answers to the saga's requests (it copies each answer here, keyed by order id).", purpose: purpose
+        )
+    }
 
     static func internalTopic(_ owner: String, _ purpose: String, key: String, _ message: String, _ description: String) -> TopicSpec {
         internalTopic(owner, purpose, key: key, [message], description)

@@ -5,7 +5,7 @@ import RoleSupport
 import Streams
 
 /// The order saga's orchestrator, keyed by order id: it turns `OrderSaga`'s requests into commands for
-/// inventory, payment and shipping (each asking for its answers on the saga's replies topic), turns
+/// inventory, payment and shipping (each asking for its answers on a reply topic of that context's own), turns
 /// those answers back into the saga's inputs, publishes the order's events, and keeps one deadline
 /// timer per order with the timer role.
 public struct OrderSagaRole: ContextRole {
@@ -21,7 +21,13 @@ public struct OrderSagaRole: ContextRole {
     public struct Topics: Sendable {
         public var commands = "souk.order.commands.v1"
         public var events = "souk.order.events.v1"
-        public var replies = "souk.order.saga-replies.v1"
+        /// Each answering context replies on a topic of its own (see `TopicCatalog`).
+        public var stockReplies = "souk.order.stock-replies.v1"
+        public var paymentReplies = "souk.order.payment-replies.v1"
+        public var shippingReplies = "souk.order.shipping-replies.v1"
+        public var deadlines = "souk.order.deadlines.v1"
+        /// Where every answer went before; still read, so that answers requested before an upgrade arrive.
+        public var legacyReplies: String? = "souk.order.saga-replies.v1"
         public var reservations = "souk.inventory.reservations.v1"
         public var payments = "souk.payment.commands.v1"
         public var shipping = "souk.shipping.commands.v1"
@@ -35,7 +41,9 @@ public struct OrderSagaRole: ContextRole {
         self.topics = topics
     }
 
-    public var inputTopics: [String] { [topics.commands, topics.replies] }
+    public var inputTopics: [String] {
+        [topics.commands, topics.stockReplies, topics.paymentReplies, topics.shippingReplies, topics.deadlines] + (topics.legacyReplies.map { [$0] } ?? [])
+    }
 
     public enum Input: Sendable {
         case create(CreateOrder)
@@ -206,7 +214,7 @@ public struct OrderSagaRole: ContextRole {
     private func deadlineTimer(_ saga: OrderSaga, _ context: HandlerContext) throws -> OutboundMessage {
         try timers.schedule(
             timerID(saga.orderId), at: saga.deadline, key: saga.orderId, deliver: DeadlineReached(orderId: saga.orderId, deadline: saga.deadline),
-            type: DeadlineReached.type, to: topics.replies, correlationID: context.record.correlationID
+            type: DeadlineReached.type, to: topics.deadlines, correlationID: context.record.correlationID
         )
     }
 
@@ -214,12 +222,13 @@ public struct OrderSagaRole: ContextRole {
     private func commands(for requests: [OrderSaga.Request], _ state: OrderState, _ context: HandlerContext) throws -> [OutboundMessage] {
         let saga = state.saga
         let orderId = saga.orderId
-        let replies = ReplyAddress(topic: topics.replies, key: orderId)
         func message<Message: InternalMessage>(_ value: Message, key: String) throws -> OutboundMessage {
-            try events.internalMessage(topics.reservations, key: key, type: Message.type, value).replying(to: replies)
+            try events.internalMessage(topics.reservations, key: key, type: Message.type, value)
+                .replying(to: ReplyAddress(topic: topics.stockReplies, key: orderId))
         }
-        func command<Command: TopicMessage>(_ value: Command, to topic: String) throws -> OutboundMessage {
-            OutboundMessage(topic: topic, key: value.key, type: Command.typeName, value: try value.encoded()).replying(to: replies)
+        func command<Command: TopicMessage>(_ value: Command, to topic: String, replies: String) throws -> OutboundMessage {
+            OutboundMessage(topic: topic, key: value.key, type: Command.typeName, value: try value.encoded())
+                .replying(to: ReplyAddress(topic: replies, key: orderId))
         }
         return try requests.map { request in
             switch request {
@@ -234,22 +243,26 @@ public struct OrderSagaRole: ContextRole {
             case .processPayment(let paymentId, let amount):
                 return try command(
                     ProcessPayment(paymentId: paymentId, orderId: orderId, customerId: state.customerId, amount: amount, paymentToken: state.paymentToken),
-                    to: topics.payments
+                    to: topics.payments, replies: topics.paymentReplies
                 )
             case .refund(let paymentId, _):
                 // What is left of the capture, not the total: refunds made before the cancel (goodwill,
                 // a returned item) are not paid twice, and RefundCompleted says how much went back.
                 return try command(
-                    RefundPayment(paymentId: paymentId, refundId: "refund-\(orderId)", amount: nil, reason: saga.endReason), to: topics.payments
+                    RefundPayment(paymentId: paymentId, refundId: "refund-\(orderId)", amount: nil, reason: saga.endReason),
+                    to: topics.payments, replies: topics.paymentReplies
                 )
             case .createShipment(let shipmentId):
                 let items = saga.lines.reduce(0) { $0 + $1.quantity }
                 return try command(
                     CreateShipment(shipmentId: shipmentId, orderId: orderId, address: state.address, weightGrams: max(1, items * Self.gramsPerItem), declaredValue: saga.total),
-                    to: topics.shipping
+                    to: topics.shipping, replies: topics.shippingReplies
                 )
             case .cancelShipment(let shipmentId):
-                return try command(UpdateShipmentStatus(shipmentId: shipmentId, status: ShipmentStatus.cancelled.rawValue, note: saga.endReason), to: topics.shipping)
+                return try command(
+                    UpdateShipmentStatus(shipmentId: shipmentId, status: ShipmentStatus.cancelled.rawValue, note: saga.endReason),
+                    to: topics.shipping, replies: topics.shippingReplies
+                )
             }
         }
     }

@@ -42,7 +42,9 @@ import TestSupport
         var sagaTopics = SagaTimeline.Topics()
         sagaTopics.orderCommands = rig.orders.commands
         sagaTopics.orderEvents = rig.orders.events
-        sagaTopics.replies = rig.orders.replies
+        sagaTopics.stockReplies = rig.orders.stockReplies
+        sagaTopics.deadlines = rig.orders.deadlines
+        sagaTopics.legacyReplies = nil
         sagaTopics.paymentCommands = rig.payments.commands
         sagaTopics.paymentEvents = rig.payments.events
         sagaTopics.shippingCommands = rig.shipping.commands

@@ -41,7 +41,11 @@ final class SagaRig: Sendable {
         let timers = "\(run).timers"
         orders.commands = "\(run).order.commands"
         orders.events = "\(run).order.events"
-        orders.replies = "\(run).saga-replies"
+        orders.stockReplies = "\(run).stock-replies"
+        orders.paymentReplies = "\(run).payment-replies"
+        orders.shippingReplies = "\(run).shipping-replies"
+        orders.deadlines = "\(run).deadlines"
+        orders.legacyReplies = nil
         inventory.commands = "\(run).inventory.commands"
         inventory.events = "\(run).inventory.events"
         inventory.reservations = "\(run).reservations"
@@ -57,7 +61,7 @@ final class SagaRig: Sendable {
         (self.orders, self.inventory, self.payments, self.shipping, self.timers) = (orders, inventory, payments, shipping, timers)
 
         let topics = [
-            orders.commands, orders.events, orders.replies, inventory.commands, inventory.events, inventory.reservations, payments.commands,
+            orders.commands, orders.events, orders.stockReplies, orders.paymentReplies, orders.shippingReplies, orders.deadlines, inventory.commands, inventory.events, inventory.reservations, payments.commands,
             payments.events, shipping.commands, shipping.events, timers,
         ]
         let admin = try stack.admin()

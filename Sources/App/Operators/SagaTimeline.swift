@@ -11,7 +11,10 @@ public struct SagaTimeline: Sendable {
     public struct Topics: Sendable {
         public var orderCommands = "souk.order.commands.v1"
         public var orderEvents = "souk.order.events.v1"
-        public var replies = "souk.order.saga-replies.v1"
+        public var stockReplies = "souk.order.stock-replies.v1"
+        public var deadlines = "souk.order.deadlines.v1"
+        /// The one reply topic of earlier versions, for orders placed before an upgrade.
+        public var legacyReplies: String? = "souk.order.saga-replies.v1"
         public var paymentCommands = "souk.payment.commands.v1"
         public var paymentEvents = "souk.payment.events.v1"
         public var shippingCommands = "souk.shipping.commands.v1"
@@ -47,12 +50,14 @@ public struct SagaTimeline: Sendable {
 
     /// The keys an order's records carry on each topic.
     func keys(_ orderId: String) -> [String: Set<String>] {
-        [
-            topics.orderCommands: [orderId], topics.orderEvents: [orderId], topics.replies: [orderId],
+        var keys: [String: Set<String>] = [
+            topics.orderCommands: [orderId], topics.orderEvents: [orderId], topics.stockReplies: [orderId], topics.deadlines: [orderId],
             topics.paymentCommands: ["pay-\(orderId)"], topics.paymentEvents: ["pay-\(orderId)"],
             topics.shippingCommands: ["ship-\(orderId)"], topics.shippingEvents: ["ship-\(orderId)"],
             topics.timers: [orderId], topics.sagaChangelog: [orderId],
         ]
+        if let legacy = topics.legacyReplies { keys[legacy] = [orderId] }
+        return keys
     }
 
     public func build(orderId: String, bootstrapServers: String, logger: Logger) async throws -> Timeline {
@@ -112,13 +117,13 @@ public struct SagaTimeline: Sendable {
             detail = "deadline cancelled"
         case (topics.timers, _):
             return nil
-        case (topics.replies, "DeadlineReached"):
+        case (_, "DeadlineReached") where topic == topics.deadlines || topic == topics.legacyReplies:
             kind = .timeout
             detail = "deadline \(field("deadline") ?? "") reached"
-        case (topics.replies, "StockAnswer"):
+        case (_, "StockAnswer") where topic == topics.stockReplies || topic == topics.legacyReplies:
             kind = .answer
             detail = "\(field("outcome") ?? "?") \(field("quantity") ?? "") × \(field("sku") ?? "")" + (field("reason").map { ": \($0)" } ?? "")
-        case (topics.replies, _):
+        case _ where topic == topics.legacyReplies:
             return nil  // copies of payment and shipping events, shown from their own topics
         case (topics.reservations, "ReleaseStock"), (topics.reservations, "ReturnStock"):
             kind = .compensation
