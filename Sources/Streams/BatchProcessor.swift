@@ -127,6 +127,7 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             try await batch.apply(record, store: &store, poisoned: poisoned, sleep: sleep)
         }
         let handled = records.prefix(batch.outcome.processed)
+        try batch.writeBuckets(handled, version: version, store: &store)
         batch.tombstoneExpiredGhosts(handled, store: &store)
         if let lastRecord = handled.last {
             for changelogKey in rewrite where batch.changed[changelogKey] == nil {
@@ -155,6 +156,10 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         var changeOrder: [ChangelogKey] = []
         /// Each changed key's final value, encoded when its size was checked (`nil`: a tombstone).
         var encoded: [ChangelogKey: [UInt8]?] = [:]
+        /// The ids the batch applied or dead-lettered, per partition, for its dedupe buckets.
+        var remembered: [Int32: (ids: [String], times: [Int64], set: Set<String>)] = [:]
+        /// The buckets the batch wrote, per partition: the capacity never pushes them out.
+        var buckets: [Int32: Set<String>] = [:]
 
         var role: Role { processor.role }
 
@@ -184,7 +189,7 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             let changelogKey = ChangelogKey(partition: record.partition, key: key)
             let before = store[record.partition, key]
             let recordID = record.id
-            if role.deduplicatesInputs, before?.hasApplied(recordID) == true {
+            if role.deduplicatesInputs, store.hasApplied(recordID, partition: record.partition) || hasRemembered(recordID, record.partition) {
                 outcome.duplicates += 1
                 return
             }
@@ -207,16 +212,18 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             var stored = before ?? StoredState(state: nil)
             if let decision {
                 stored.apply(decision.state)
-                if decision.state != .unchanged || role.deduplicatesInputs {
-                    if role.deduplicatesInputs { stored.remember(recordID, at: record.timestampMilliseconds, window: processor.dedupeWindow) }
-                    if let refusal = write(stored.keptOrTombstone, changelogKey, record, before, store: &store) {
-                        failure = refusal
-                        stored = before ?? StoredState(state: nil)
-                    } else {
-                        if stored.state == nil, role.deduplicatesInputs { store.noteGhost(partition: record.partition, key: key, at: record.timestampMilliseconds) }
-                    }
+                // A key written by an earlier version carries its own ids: they move to the batch's bucket.
+                let carriesIDs = role.deduplicatesInputs && !stored.applied.isEmpty
+                if carriesIDs {
+                    for (id, time) in zip(stored.applied, stored.appliedAt) { remember(id, at: time, partition: record.partition) }
+                    stored.applied = []
+                    stored.appliedAt = []
+                }
+                if decision.state != .unchanged || carriesIDs, let refusal = write(stored.keptOrTombstone, changelogKey, record, before, store: &store) {
+                    failure = refusal
                 }
                 if failure == nil {
+                    if role.deduplicatesInputs { remember(recordID, at: record.timestampMilliseconds, partition: record.partition) }
                     for message in decision.messages { outcome.append(message, origin: position) }
                     outcome.emitted += decision.messages.count
                     return
@@ -224,15 +231,41 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             }
             deadLetter(record, reason: failure!)
             // Remembered like an applied record: a redelivered poison record is not dead-lettered twice.
-            if role.deduplicatesInputs {
-                stored.remember(recordID, at: record.timestampMilliseconds, window: processor.dedupeWindow)
-                if write(stored, changelogKey, record, before, store: &store) != nil {
-                    // Even the ids alone do not fit: forget the oldest rather than wedge the key.
-                    stored.applied = [recordID]
-                    stored.appliedAt = [record.timestampMilliseconds]
-                    _ = write(stored, changelogKey, record, before, store: &store)
+            if role.deduplicatesInputs { remember(recordID, at: record.timestampMilliseconds, partition: record.partition) }
+        }
+
+        func hasRemembered(_ id: String, _ partition: Int32) -> Bool {
+            remembered[partition]?.set.contains(DedupeBucket.remembered(id)) ?? false
+        }
+
+        mutating func remember(_ id: String, at time: Int64, partition: Int32) {
+            let id = DedupeBucket.remembered(id)
+            guard remembered[partition, default: ([], [], [])].set.insert(id).inserted else { return }
+            remembered[partition]!.ids.append(id)
+            remembered[partition]!.times.append(time)
+        }
+
+        /// The batch's applied ids, as one bucket per partition (more if it applied many records),
+        /// written once and never changed: they go with a tombstone once the dedupe window passes.
+        mutating func writeBuckets(_ handled: ArraySlice<InboundRecord>, version: ChangelogVersion, store: inout StateStore<Role.State>) throws {
+            let perBucket = max(16, processor.maxStateBytes / DedupeBucket.bytesPerID)
+            for (partition, batch) in remembered.sorted(by: { $0.key < $1.key }) {
+                guard let source = handled.last(where: { $0.partition == partition }) else { continue }
+                for (part, start) in stride(from: 0, to: batch.ids.count, by: perBucket).enumerated() {
+                    let end = min(start + perBucket, batch.ids.count)
+                    let changelogKey = ChangelogKey(partition: partition, key: DedupeBucket.key(version, part: part))
+                    let before = store[partition, changelogKey.key]
+                    var bucket = before ?? StoredState(state: nil)
+                    bucket.applied += batch.ids[start..<end]
+                    bucket.appliedAt += batch.times[start..<end]
+                    noteChange(changelogKey, record: source, before: before)
+                    encoded[changelogKey] = .some(try processor.encode(bucket))
+                    store[partition, changelogKey.key] = bucket
+                    store.noteGhost(partition: partition, key: changelogKey.key, at: bucket.newestAppliedAt)
+                    buckets[partition, default: []].insert(changelogKey.key)
                 }
             }
+            remembered = [:]
         }
 
         /// Stores a key's new value once its encoding fits; returns why not otherwise (the store is
@@ -286,7 +319,8 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             outcome.emitted += messages.count
         }
 
-        /// Deleted keys whose ids have outlived the dedupe window go for good: a tombstone each.
+        /// Buckets (and deleted keys of earlier versions) whose ids have outlived the dedupe window, or
+        /// that the partition's capacity pushes out, go for good: a tombstone each.
         mutating func tombstoneExpiredGhosts(_ handled: ArraySlice<InboundRecord>, store: inout StateStore<Role.State>) {
             guard role.deduplicatesInputs else { return }
             var newest: [Int32: InboundRecord] = [:]
@@ -294,7 +328,9 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
                 newest[record.partition] = record
             }
             for (partition, record) in newest {
-                for key in store.expireGhosts(partition: partition, before: record.timestampMilliseconds - processor.dedupeWindow.milliseconds) {
+                let horizon = record.timestampMilliseconds - processor.dedupeWindow.milliseconds
+                let capacity = processor.dedupeWindow.capacity
+                for key in store.expireGhosts(partition: partition, before: horizon, capacity: capacity, keeping: buckets[partition] ?? []) {
                     let changelogKey = ChangelogKey(partition: partition, key: key)
                     let before = store[partition, key]
                     noteChange(changelogKey, record: record, before: before)

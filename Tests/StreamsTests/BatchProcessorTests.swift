@@ -34,12 +34,16 @@ import Testing
         var store = StateStore<Int>()
         let outcome = try await BatchProcessor(role: role).process([record(0), record(1), record(2, key: "b")], store: &store)
         let changelog = outcome.messages.filter { $0.topic == role.changelogTopic }
-        #expect(changelog.count == 2)
-        #expect(changelog.map { String(decoding: $0.key!, as: UTF8.self) } == ["a", "b"])
+        let bucketKey = DedupeBucket.key(.initial, part: 0)
+        #expect(changelog.map { String(decoding: $0.key!, as: UTF8.self) } == ["a", "b", bucketKey])
         #expect(changelog.allSatisfy { $0.partition == 0 })
         let stored = try JSONDecoder().decode(StoredState<Int>.self, from: Data(changelog[0].value!))
         #expect(stored.state == 2)
-        #expect(stored.applied == ["in:0:0", "in:0:1"])
+        // The applied ids are not in the key's record, however often it changes: they are in the batch's bucket.
+        #expect(stored.applied.isEmpty)
+        let bucket = try JSONDecoder().decode(StoredState<Int>.self, from: Data(changelog[2].value!))
+        #expect(bucket.state == nil)
+        #expect(bucket.applied == ["in:0:0", "in:0:1", "in:0:2"])
         // The batch's last record is the source of every change: restore takes them once it is committed.
         #expect(ChangelogSource(headers: changelog[0].headers) == ChangelogSource(topic: "in", offset: 2))
         // Changelog records follow the outputs of the batch.
@@ -80,29 +84,68 @@ import Testing
         #expect(outcome.lastOffsets[KafkaTopicPartition(topic: "in", partition: 0)] == 6)
     }
 
-    @Test func dedupeWindowIsBoundedByCapacity() async throws {
+    @Test func dedupeWindowIsBoundedByCapacityButKeepsTheCurrentBatch() async throws {
         var store = StateStore<Int>()
-        let processor = BatchProcessor(role: role, dedupeWindow: DedupeWindow(minimum: 1, capacity: 2))
-        _ = try await processor.process((0..<5).map { record(Int64($0), id: "id\($0)") }, store: &store)
-        #expect(store[0, "a"]?.applied == ["id3", "id4"])
+        let processor = BatchProcessor(role: role, dedupeWindow: DedupeWindow(capacity: 4))
+        _ = try await processor.process((0..<3).map { record(Int64($0), id: "id\($0)") }, store: &store)
+        // A batch of five is over the capacity on its own: its ids stay, the older bucket goes.
+        let second = try await processor.process((3..<8).map { record(Int64($0), id: "id\($0)") }, store: &store, version: .initial.next)
+        let tombstones = second.messages.filter { $0.topic == role.changelogTopic && $0.value == nil }
+        #expect(tombstones.map { String(decoding: $0.key!, as: UTF8.self) } == [DedupeBucket.key(.initial, part: 0)])
+        #expect(store.appliedCount(partition: 0) == 5)
+        let again = try await processor.process([record(8, id: "id7"), record(9, id: "id0")], store: &store, version: .initial.next.next)
+        #expect(again.duplicates == 1, "id7 is still remembered, id0 was pushed out")
     }
 
     @Test func dedupeWindowKeepsEveryIDWithinItsTime() async throws {
         var store = StateStore<Int>()
-        let processor = BatchProcessor(role: role, dedupeWindow: DedupeWindow(duration: .seconds(900), minimum: 1, capacity: 100))
-        // 300 records a second apart: all within 15 minutes of the newest, so all are kept (a count of
-        // 256 would have forgotten the first ones); one 20 minutes later leaves only itself.
-        var records = (0..<300).map { index in
-            var copy = record(Int64(index), id: "id\(index)")
-            copy.timestamp = Date(timeIntervalSince1970: Double(index))
-            return copy
+        let processor = BatchProcessor(role: role, dedupeWindow: DedupeWindow(duration: .seconds(900)))
+        // 300 records a second apart, in three batches: all within 15 minutes of the newest, so all are
+        // kept (a count of 256 would have forgotten the first ones).
+        for batch in 0..<3 {
+            let records = (batch * 100..<(batch + 1) * 100).map { index in
+                var copy = record(Int64(index), id: "id\(index)")
+                copy.timestamp = Date(timeIntervalSince1970: Double(index))
+                return copy
+            }
+            _ = try await processor.process(records, store: &store, version: ChangelogVersion(generation: 1, sequence: Int64(batch)))
         }
-        _ = try await BatchProcessor(role: role, dedupeWindow: DedupeWindow(duration: .seconds(900), minimum: 1, capacity: 1_000)).process(records, store: &store)
-        #expect(store[0, "a"]?.applied.count == 300)
-        records = [record(300, id: "late")]
-        records[0].timestamp = Date(timeIntervalSince1970: 1_500)
-        _ = try await processor.process(records, store: &store)
-        #expect(store[0, "a"]?.applied == ["late"])
+        #expect(store.appliedCount(partition: 0) == 300)
+        var copy = record(300, id: "id0")
+        copy.timestamp = Date(timeIntervalSince1970: 800)
+        #expect(try await processor.process([copy], store: &store, version: ChangelogVersion(generation: 1, sequence: 3)).duplicates == 1)
+        // One 25 minutes later: the buckets older than the window go, with a tombstone each.
+        var late = record(301, id: "late")
+        late.timestamp = Date(timeIntervalSince1970: 1_500)
+        let outcome = try await processor.process([late], store: &store, version: ChangelogVersion(generation: 1, sequence: 4))
+        #expect(outcome.messages.filter { $0.topic == role.changelogTopic && $0.value == nil }.count == 3)
+        #expect(store.appliedCount(partition: 0) == 1)
+    }
+
+    @Test func idsThatAKeyOfAnEarlierVersionCarriesMoveToTheBucket() async throws {
+        var store = StateStore<Int>()
+        store.install(partition: 0, ["a": StoredState(state: 5, applied: ["old-1", "old-2"], appliedAt: [0, 0])])
+        let processor = BatchProcessor(role: role)
+        #expect(try await processor.process([record(0, id: "old-1")], store: &store).duplicates == 1)
+        let outcome = try await processor.process([record(1, id: "new-1")], store: &store)
+        let changelog = outcome.messages.filter { $0.topic == role.changelogTopic }
+        let values = try changelog.map { try JSONDecoder().decode(StoredState<Int>.self, from: Data($0.value!)) }
+        #expect(values.map(\.state) == [6, nil])
+        #expect(values.map(\.applied) == [[], ["old-1", "old-2", "new-1"]])
+        // Restored from those records, the old ids are still recognised.
+        var restored = StateStore<Int>()
+        restored.install(partition: 0, ["a": values[0], DedupeBucket.key(.initial, part: 0): values[1]])
+        #expect(try await processor.process([record(2, id: "old-2")], store: &restored).duplicates == 1)
+    }
+
+    @Test func aLongIDIsRememberedByADigest() async throws {
+        var store = StateStore<Int>()
+        let processor = BatchProcessor(role: role)
+        let long = String(repeating: "x", count: 5_000)
+        _ = try await processor.process([record(0, id: long)], store: &store)
+        #expect(try await processor.process([record(1, id: long)], store: &store, version: .initial.next).duplicates == 1)
+        #expect(try await processor.process([record(2, id: long + "y")], store: &store, version: .initial.next.next).duplicates == 0)
+        #expect(DedupeBucket.remembered(long).utf8.count < 100)
     }
 
     @Test func aCopyAtAnotherOffsetGetsTheSameOutputIDs() async throws {
@@ -152,7 +195,7 @@ import Testing
             [record(1, key: "a")], store: &store, version: version, rewrite: [ChangelogKey(partition: 0, key: "old")]
         )
         let changelog = outcome.messages.filter { $0.topic == role.changelogTopic }
-        #expect(Set(changelog.map { String(decoding: $0.key!, as: UTF8.self) }) == ["a", "old"])
+        #expect(Set(changelog.map { String(decoding: $0.key!, as: UTF8.self) }) == ["a", "old", DedupeBucket.key(version, part: 0)])
         #expect(changelog.allSatisfy { ChangelogSource(headers: $0.headers)?.version == version })
     }
 
@@ -295,23 +338,26 @@ struct FlakyRole: StreamRole {
         #expect(again.duplicates == 1)
     }
 
-    @Test func aDeletedKeyKeepsItsIdsForTheWindowThenGoesWithATombstone() async throws {
-        let processor = BatchProcessor(role: AppendingRole(), dedupeWindow: DedupeWindow(duration: .seconds(60), minimum: 1))
+    @Test func aDeletedKeyGoesAtOnceWhileItsIdsStayForTheWindow() async throws {
+        let processor = BatchProcessor(role: AppendingRole(), dedupeWindow: DedupeWindow(duration: .seconds(60)))
         var store = StateStore<String>()
-        _ = try await processor.process([record(0, "v"), record(1, "delete")], store: &store)
-        #expect(store[0, "a"]?.state == nil)
-        #expect(store[0, "a"]?.applied == ["in:0:0", "in:0:1"])
-        // Within the window the create is still recognised.
-        #expect(try await processor.process([record(0, "v", at: 30)], store: &store).duplicates == 1)
-
-        let later = try await processor.process([record(2, "w", key: "b", at: 61)], store: &store)
+        let deleted = try await processor.process([record(0, "v"), record(1, "delete")], store: &store)
         #expect(store[0, "a"] == nil)
-        let tombstone = later.messages.first { $0.topic == AppendingRole().changelogTopic && $0.key == Array("a".utf8) }
+        let tombstone = deleted.messages.first { $0.topic == AppendingRole().changelogTopic && $0.key == Array("a".utf8) }
         #expect(tombstone != nil && tombstone?.value == nil)
+        // Within the window the create is still recognised.
+        #expect(try await processor.process([record(0, "v", at: 30)], store: &store, version: .initial.next).duplicates == 1)
+
+        let later = try await processor.process([record(2, "w", key: "b", at: 61)], store: &store, version: .initial.next.next)
+        let bucketTombstone = later.messages.first {
+            $0.topic == AppendingRole().changelogTopic && $0.key == Array(DedupeBucket.key(.initial, part: 0).utf8)
+        }
+        #expect(bucketTombstone != nil && bucketTombstone?.value == nil)
+        #expect(try await processor.process([record(0, "v", at: 62)], store: &store, version: .initial.next.next.next).duplicates == 0)
     }
 
     @Test func aKeySetAgainAfterItsDeletionIsNoGhost() async throws {
-        let processor = BatchProcessor(role: AppendingRole(), dedupeWindow: DedupeWindow(duration: .seconds(60), minimum: 1))
+        let processor = BatchProcessor(role: AppendingRole(), dedupeWindow: DedupeWindow(duration: .seconds(60)))
         var store = StateStore<String>()
         _ = try await processor.process([record(0, "v"), record(1, "delete"), record(2, "again", at: 10)], store: &store)
         _ = try await processor.process([record(3, "w", key: "b", at: 100)], store: &store)
@@ -319,11 +365,17 @@ struct FlakyRole: StreamRole {
     }
 
     @Test func ghostsAreFoundAgainAfterARestore() async throws {
-        let processor = BatchProcessor(role: AppendingRole(), dedupeWindow: DedupeWindow(duration: .seconds(60), minimum: 1))
+        let processor = BatchProcessor(role: AppendingRole(), dedupeWindow: DedupeWindow(duration: .seconds(60)))
         var store = StateStore<String>()
-        store.install(partition: 0, ["a": StoredState(state: nil, applied: ["x"], appliedAt: [Int64(start.timeIntervalSince1970 * 1000)])])
-        let outcome = try await processor.process([record(5, "w", key: "b", at: 61)], store: &store)
+        let at = Int64(start.timeIntervalSince1970 * 1000)
+        store.install(partition: 0, [
+            "a": StoredState(state: nil, applied: ["x"], appliedAt: [at]),
+            DedupeBucket.key(.initial, part: 0): StoredState(state: nil, applied: ["y"], appliedAt: [at]),
+        ])
+        let outcome = try await processor.process([record(5, "w", key: "b", at: 61)], store: &store, version: .initial.next)
         #expect(store[0, "a"] == nil)
-        #expect(outcome.stateChanges == 2)
+        #expect(store[0, DedupeBucket.key(.initial, part: 0)] == nil)
+        // b, its batch's bucket, and the two tombstones.
+        #expect(outcome.stateChanges == 4)
     }
 }

@@ -46,12 +46,4 @@ import Testing
         health.setStuckPartitions("a-0", [])
         #expect(health.isReady)
     }
-
-    @Test func storedStateKeepsTheLatestIDs() {
-        var stored = StoredState<Int>(state: 1)
-        for id in ["a", "b", "c"] { stored.remember(id, at: 0, window: DedupeWindow(minimum: 1, capacity: 2)) }
-        #expect(stored.applied == ["b", "c"])
-        #expect(stored.hasApplied("c"))
-        #expect(!stored.hasApplied("a"))
-    }
 }
