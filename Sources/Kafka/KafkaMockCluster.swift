@@ -54,6 +54,19 @@ public final class KafkaMockCluster: @unchecked Sendable {
         }
     }
 
+    /// Starts recording the requests the cluster receives (see `receivedRequests`).
+    public func startTrackingRequests() {
+        rd_kafka_mock_start_request_tracking(cluster)
+    }
+
+    /// How many requests of type `apiKey` the cluster has received since tracking started.
+    public func receivedRequests(_ apiKey: APIKey) -> Int {
+        var count = 0
+        guard let requests = rd_kafka_mock_get_requests(cluster, &count) else { return 0 }
+        defer { rd_kafka_mock_request_destroy_array(requests, count) }
+        return (0..<count).count { rd_kafka_mock_request_api_key(requests[$0]) == apiKey.rawValue }
+    }
+
     /// Delays every response of every broker by `rtt` (zero restores normal speed).
     public func setRoundTripTime(_ rtt: Duration) throws(KafkaError) {
         for broker in 1...brokerCount {

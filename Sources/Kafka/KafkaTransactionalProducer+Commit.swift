@@ -30,6 +30,9 @@ extension KafkaTransactionalProducer {
         }
     }
 
+    /// Records enqueued or in flight that the broker has not acknowledged yet (and events not served).
+    public var unacknowledgedRecords: Int { Int(rd_kafka_outq_len(client.handle)) }
+
     /// The tagged records whose delivery failed since the last call, with why.
     public func takeFailedDeliveries() -> [(tag: Int, error: KafkaError)] {
         client.context.taggedFailures.withLock { failures in
@@ -87,11 +90,21 @@ extension KafkaTransactionalProducer {
 }
 
 extension KafkaTransactionalProducer {
-    /// Gives the producer up without waiting for anything it holds: queued records are purged and its
-    /// open transaction is left to the next producer under the same id, whose initialisation ends it.
-    public func discard() async {
-        let flags = Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING)
-        _ = try? await client.blocking { handle in rd_kafka_purge(handle, flags) }
+    /// Gives the producer up: records not yet sent are purged, records already sent are waited for
+    /// (up to `inFlightBound`), and its open transaction is left to the next producer under the same
+    /// id, whose initialisation ends it.
+    ///
+    /// Waiting matters on the local broker: it records a produce request against the epoch the
+    /// request names, even one that the next producer's initialisation has already ended, and an
+    /// ended transaction that gains records counts as open and unprepared for good: no later
+    /// transaction of the id (nor one overlapping it on those partitions) can complete again.
+    public func discard(inFlightBound: Duration = .seconds(10)) async {
+        let queued = Int32(RD_KAFKA_PURGE_F_QUEUE)
+        let milliseconds = inFlightBound.timeoutMilliseconds
+        _ = try? await client.blocking { handle in
+            rd_kafka_purge(handle, queued)
+            return rd_kafka_flush(handle, milliseconds)
+        }
         producer.stopPolling()
     }
 }

@@ -21,6 +21,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
     private let processor: BatchProcessor<Role>
     private let metrics: StreamMetrics
     private let rebalances = RebalanceLog()
+    private let retirements = ProducerRetirements()
 
     public init(role: Role, configuration: StreamConfiguration, logger: Logger, health: WorkerHealth = WorkerHealth()) {
         self.role = role
@@ -121,7 +122,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         } catch {
             logger.error("worker stopped by error", metadata: ["error": "\(error)"])
             try? await consumer.close(leavingGroup: configuration.leaveGroupOnClose)
-            for owner in owned.owners.values { await owner.producer?.discard() }
+            await retirements.retireAll(owned.owners.values.compactMap(\.producer))
             throw error
         }
         logger.info("worker shutting down")
@@ -129,7 +130,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
             try? await snapshotter.snapshot(owned.store, partitions: Set(owned.owners.filter { $0.value.isReady }.keys), worker: self)
         }
         try await consumer.close(leavingGroup: configuration.leaveGroupOnClose)
-        for owner in owned.owners.values { await owner.producer?.discard() }
+        await retirements.retireAll(owned.owners.values.compactMap(\.producer))
         try? await atLeastOnce?.close(timeout: .seconds(5))
     }
 
@@ -172,8 +173,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
         inbox.wanted.withLock { _ = $0.removeValue(forKey: partition) }
         owned.store.drop(partition: partition)
         if let producer = owned.owners.removeValue(forKey: partition)?.producer {
-            // The producer goes off the loop: destroying it waits for librdkafka's threads.
-            Task.detached { await producer.discard() }
+            // The producer goes off the loop: its requests in flight are waited for before the id is
+            // initialised again.
+            retirements.retire(producer)
         }
     }
 
@@ -196,7 +198,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         let inputs = inputs(partition)
         let configuration = self.configuration, role = self.role, logger = self.logger, health = self.health, name = healthName
         let transactionalID = configuration.transactionalID(role: role.name, partition: partition)
-        let producerConfiguration = self.producerConfiguration
+        let producerConfiguration = self.producerConfiguration, retirements = self.retirements
         preparations.addTask {
             if delay > .zero { try? await Task.sleep(for: delay) }
             var attempt = 0
@@ -205,7 +207,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 var producer: KafkaTransactionalProducer?
                 do {
                     if configuration.exactlyOnce {
-                        let fresh = try await Self.initialisedProducer(producerConfiguration, transactionalID: transactionalID, logger: logger)
+                        let fresh = try await Self.initialisedProducer(
+                            producerConfiguration, transactionalID: transactionalID, after: retirements, logger: logger
+                        )
                         producer = fresh
                         try await Self.sweep(partition, with: fresh, role: role, bound: configuration.commitBound)
                     }
@@ -224,7 +228,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     }
                     return
                 } catch {
-                    await producer?.discard()
+                    if let producer { await retirements.retireAll([producer]) }
                     if Task.isCancelled { return }
                     logger.warning(
                         "preparing a partition failed; retrying",
@@ -272,7 +276,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         }
         for item in prepared {
             guard let owner = owned.owners[item.partition], owner.token == item.token, !owner.isReady else {
-                if let producer = item.producer { Task.detached { await producer.discard() } }
+                if let producer = item.producer { retirements.retire(producer) }
                 continue
             }
             owned.store.install(partition: item.partition, item.restored.entries, versions: item.restored.versions)
@@ -634,11 +638,12 @@ public final class StreamWorker<Role: StreamRole>: Service {
 
     /// Replaces a partition's producer with a new one under the same transactional id.
     private func renewProducer(_ owner: PartitionOwner) async -> Bool {
-        if let old = owner.producer { Task.detached { await old.discard() } }
+        if let old = owner.producer { retirements.retire(old) }
         owner.producer = nil
         do {
             owner.producer = try await Self.initialisedProducer(
-                producerConfiguration, transactionalID: configuration.transactionalID(role: role.name, partition: owner.partition), logger: logger
+                producerConfiguration, transactionalID: configuration.transactionalID(role: role.name, partition: owner.partition),
+                after: retirements, logger: logger
             )
             return true
         } catch {
@@ -648,12 +653,14 @@ public final class StreamWorker<Role: StreamRole>: Service {
     }
 
     /// A partition's producer, initialised: the previous owner of its id is fenced and its open
-    /// transaction ended.
+    /// transaction ended — once this worker's own earlier producers of the id have nothing in flight.
     private static func initialisedProducer(
         _ configuration: KafkaProducerConfiguration,
         transactionalID: String,
+        after retirements: ProducerRetirements,
         logger: Logger
     ) async throws -> KafkaTransactionalProducer {
+        await retirements.settled(transactionalID)
         let producer = try KafkaTransactionalProducer(configuration: configuration, transactionalID: transactionalID, logger: logger)
         try await producer.initTransactions()
         return producer

@@ -65,6 +65,26 @@ import Testing
         try await producer.withTransaction { txn in try await txn.produce(message("abortable-retry", "again")) }
     }
 
+    /// On the local broker a produce request that lands after the next producer of the id ended its
+    /// epoch wedges the id for good; so a discarded producer waits for what it has in flight rather
+    /// than voiding it and leaving it on the wire.
+    @Test func discardingWaitsForARecordInFlight() async throws {
+        let cluster = try KafkaMockCluster(logger: logger)
+        let producer = try await makeProducer(cluster, topic: "retiring")
+        try producer.beginTransaction()
+        try cluster.setRoundTripTime(.milliseconds(300))
+        cluster.startTrackingRequests()
+        try await producer.produce(message("retiring", "in flight"), tag: 0)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while cluster.receivedRequests(.produce) == 0 {
+            try #require(ContinuousClock.now < deadline, "the record never left")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        await producer.discard()
+        #expect(producer.unacknowledgedRecords == 0)
+        #expect(producer.takeFailedDeliveries().isEmpty, "the record was answered, not purged")
+    }
+
     @Test func fencedProducerGetsAFatalError() async throws {
         let cluster = try KafkaMockCluster(logger: logger)
         let producer = try await makeProducer(cluster, topic: "fenced")
