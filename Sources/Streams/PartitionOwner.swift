@@ -28,6 +28,8 @@ final class PartitionOwner {
     var failingSince: ContinuousClock.Instant?
     /// Its last commit, until the group is seen to show its offsets (`StreamConfiguration.confirmCommits`).
     var lastCommit: (offsets: [KafkaTopicPartition: Int64], at: ContinuousClock.Instant)?
+    /// Whether that commit was the closing marker of an idle partition (see `StreamWorker.idleCommits`).
+    var lastCommitClosed = false
 
     init(partition: Int32, token: Int) {
         self.partition = partition
@@ -53,8 +55,9 @@ final class PartitionOwner {
         if carriedSince == nil { carriedSince = .now }
     }
 
-    func committed(_ offsets: [KafkaTopicPartition: Int64]) {
+    func committed(_ offsets: [KafkaTopicPartition: Int64], closing: Bool = false) {
         lastCommit = (offsets, .now)
+        lastCommitClosed = closing
         carried = [:]
         carriedSince = nil
         rewrite = []

@@ -491,18 +491,19 @@ public final class StreamWorker<Role: StreamRole>: Service {
         preparations: inout ThrowingTaskGroup<Void, any Error>
     ) async throws {
         guard configuration.exactlyOnce else { return }
-        let unfinished = await unfinishedCommits(owned, consumer: consumer)
+        let idle = await idleCommits(owned, consumer: consumer)
         let due = owned.owners.values.filter { owner in
             owner.isReady
-                && ((owner.carriedSince.map { ContinuousClock.now - $0 >= configuration.carryLimit } ?? false) || unfinished.contains(owner.partition))
+                && ((owner.carriedSince.map { ContinuousClock.now - $0 >= configuration.carryLimit } ?? false) || idle.contains(owner.partition))
         }
         guard !due.isEmpty else { return }
         let items = due.compactMap { owner -> CommitItem? in
             // An idle partition whose last commit the broker left prepared commits again: on the local
             // broker that transaction folds the prepared one in, and with the flow quiet nothing
             // overlapping is open any more, so it finishes (see `StreamConfiguration.confirmCommits`).
+            // One whose last commit finished closes with one more (see `idleCommits`).
             var offsets = owner.carried
-            if unfinished.contains(owner.partition), let last = owner.lastCommit { offsets.merge(last.offsets) { max($0, $1) } }
+            if idle.contains(owner.partition), let last = owner.lastCommit { offsets.merge(last.offsets) { max($0, $1) } }
             guard let (topicPartition, offset) = offsets.max(by: { $0.value < $1.value }) else { return nil }
             let source = InboundRecord(topic: topicPartition.topic, partition: owner.partition, offset: offset, key: nil, value: nil)
             return CommitItem(
@@ -514,7 +515,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         for (item, result) in zip(items, results) {
             guard let owner = owned.owners[item.partition] else { continue }
             switch result {
-            case .committed: owner.committed(item.offsets)
+            case .committed: owner.committed(item.offsets, closing: idle.contains(item.partition))
             case .skipped: break
             case .aborted:
                 owner.failed()
@@ -528,25 +529,32 @@ public final class StreamWorker<Role: StreamRole>: Service {
         }
     }
 
-    /// The idle partitions whose last commit the group does not show `confirmInterval` after it: the
-    /// broker still holds that transaction prepared. One OffsetFetch, only while the worker is idle.
-    private func unfinishedCommits(_ owned: Owned, consumer: KafkaConsumer) async -> Set<Int32> {
+    /// The idle partitions that commit a position marker `confirmInterval` after their last commit,
+    /// found with one OffsetFetch, only while the worker is idle:
+    /// - those whose last commit the group does not show: the broker still holds it prepared;
+    /// - those whose last commit finished, once: on the local broker `EndTxn` writes its control
+    ///   markers after marking the transaction prepared, and if another producer's `EndTxn` finishes
+    ///   it meanwhile, the later markers are recorded against the finished transaction, which then
+    ///   blocks every transaction overlapping it. Only the same producer's next transaction reopens
+    ///   and clears it; an idle partition would never make one, and the flow stayed stuck (a saga
+    ///   partition held at lag 698 after a `souk load` without any fault, until new orders came).
+    private func idleCommits(_ owned: Owned, consumer: KafkaConsumer) async -> Set<Int32> {
         guard configuration.confirmCommits else { return [] }
         let now = ContinuousClock.now
         let idle = owned.owners.values.compactMap { owner in
             owner.lastCommit.flatMap { owner.isReady && now - $0.at >= configuration.confirmInterval ? (owner, $0.offsets) : nil }
         }
         guard !idle.isEmpty, let committed = try? await consumer.committed(idle.flatMap { $0.1.keys }) else { return [] }
-        var unfinished: Set<Int32> = []
+        var due: Set<Int32> = []
         for (owner, offsets) in idle {
             if offsets.allSatisfy({ (committed[$0.key] ?? -1) > $0.value }) {
-                owner.lastCommit = nil
+                if owner.lastCommitClosed { owner.lastCommit = nil } else { due.insert(owner.partition) }
             } else {
-                unfinished.insert(owner.partition)
+                due.insert(owner.partition)
                 metrics.recordUnconfirmedCommit()
             }
         }
-        return unfinished
+        return due
     }
 
     /// Runs each partition's transaction in a child task of its own; they overlap on the broker.

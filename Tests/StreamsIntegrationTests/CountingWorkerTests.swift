@@ -150,6 +150,31 @@ import TestSupport
         try await run.stopAll()
     }
 
+    /// An idle partition closes with one more position marker once its last commit shows: on the
+    /// local broker a finished transaction can still block others until its producer's next one
+    /// (`StreamWorker.idleCommits`). The preparation's sweep writes the first marker.
+    @Test func anIdlePartitionClosesEachQuietSpellWithAPositionMarker() async throws {
+        let run = try await CountingRun(stack: stack, partitions: 1, keys: 2)
+        try run.start(0)
+        let changelog = try KafkaConsumer(configuration: stack.consumerConfiguration(group: uniqueName("changelog")), logger: stack.logger)
+        try await changelog.subscribe(topics: ["souk.\(run.role).changelog.v1"])
+        var markers = 0
+        func waitForMarkers(_ count: Int) async throws {
+            try await eventually("\(count) position markers on the changelog", timeout: .seconds(30), every: .zero) {
+                markers += try await changelog.poll(timeout: .milliseconds(200)).count { $0.keyString == "\u{1}souk.position" }
+                return markers >= count
+            }
+        }
+        try await run.produce(total: 4, chunk: 4, pause: .zero)
+        try await run.verify()
+        try await waitForMarkers(2)
+        try await run.produce(total: 4, chunk: 4, pause: .zero)
+        try await run.verify()
+        try await waitForMarkers(3)
+        try await changelog.close()
+        try await run.stopAll()
+    }
+
     private func openTransaction(_ name: String) async throws -> KafkaTransactionalProducer {
         let producer = try KafkaTransactionalProducer(
             configuration: stack.producerConfiguration(), transactionalID: uniqueName("writer-\(name)"), logger: stack.logger
