@@ -44,17 +44,14 @@ public struct StoredState<State: Codable & Sendable & Equatable>: Codable, Senda
     var newestAppliedAt: Int64 { appliedAt.max() ?? 0 }
 }
 
-/// The reserved changelog keys that hold applied ids: one per batch and partition (more when a batch
-/// applies more than `capacity` records), named after the batch's changelog version.
+/// The reserved changelog keys that hold applied ids: one per batch and partition (more when a batch's
+/// ids would not fit one record), named after the batch's changelog version.
 enum DedupeBucket {
     static let prefix = "\u{1}souk.dedupe."
-    static let capacity = 2_000
 
     static func key(_ version: ChangelogVersion, part: Int) -> String {
         "\(prefix)\(version.generation).\(version.sequence).\(part)"
     }
-
-    static func isBucket(_ key: String) -> Bool { key.hasPrefix(prefix) }
 
     /// The most one remembered id takes in a bucket's encoding, with its time.
     static let bytesPerID = 320
