@@ -19,7 +19,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Records per second in the latency phase.") var rate = 2_000
     @Option(help: "Seconds of the latency phase.") var latencySeconds = 5
     @Option(help: "Changelog records for the restore measurement (0: skip).") var restoreRecords = 200_000
-    @Option(help: "Runtime batch sizes to measure, comma-separated (the runtime's default is 500).") var batchSizes = "500,5000"
+    @Option(help: "Runtime batch sizes (records per transaction at most) to measure, comma-separated (the runtime's default is 10000).") var batchSizes = "10000"
     @Option(help: "Pipes to measure: raw, c, ctxn, eos, alo (comma-separated; c and ctxn need SOUK_BENCH_C_PIPE).") var modes = "raw,eos,alo"
     @Option(help: "A file of rows measured by earlier runs (each on a fresh broker): the new rows are added, and the table shows them all.")
     var results: String?

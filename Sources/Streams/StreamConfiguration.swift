@@ -9,12 +9,12 @@ public struct StreamConfiguration: Sendable {
     /// partition (`transactionalID(role:partition:)`), so any number of instances, with any numbers,
     /// can run side by side.
     public var instance: Int
-    /// The most records one poll hands to a batch (one transaction per partition). 5,000 ran 2.2 × the
-    /// exactly-once throughput of 500 (`Benchmarks/run`, release build, 2026-12-02), but under the
-    /// fault test's kill every 4 s (debug build) two of six runs no longer finished in time: a longer
-    /// batch is more often killed before it commits. It stays at 500 until the commit cycle is cut by
-    /// time (the speed issue).
+    /// The most records one transaction per partition carries: a batch keeps collecting fetched
+    /// records until it has this many or `commitInterval` has passed since its first one, whichever
+    /// comes first, and is committed as soon as the fetched records are drained.
     public var batchSize: Int
+    /// Records taken from the consumer per poll while a batch collects.
+    public var pollChunk: Int = 500
     /// The longest a batch keeps collecting records after its first one before it is committed.
     public var commitInterval: Duration
     /// `false` runs at-least-once (no transactions; offsets committed after the outputs are acknowledged).
@@ -65,7 +65,7 @@ public struct StreamConfiguration: Sendable {
         bootstrapServers: String,
         timings: KafkaConsumerTimings = .kafkaDefaults,
         instance: Int = 0,
-        batchSize: Int = 500,
+        batchSize: Int = 10_000,
         commitInterval: Duration = .milliseconds(100),
         exactlyOnce: Bool = true,
         dedupeWindow: DedupeWindow = DedupeWindow(),

@@ -85,8 +85,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
             try await withThrowingTaskGroup(of: Void.self) { preparations in
                 defer { preparations.cancelAll() }
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    let polled = try await consumer.pollBatch(maxMessages: configuration.batchSize, timeout: .milliseconds(100))
-                    let messages = leftovers + polled.messages
+                    let polled = try await consumer.pollBatch(maxMessages: configuration.pollChunk, timeout: .milliseconds(100))
+                    let messages = try await collect(leftovers + polled.messages, lastChunk: polled.messages.count, consumer: consumer)
                     leftovers = []
                     applyRebalances(owned, consumer: consumer, inbox: inbox, preparations: &preparations)
                     try await installPrepared(owned, inbox: inbox, consumer: consumer, snapshotter: snapshotter)
@@ -132,6 +132,25 @@ public final class StreamWorker<Role: StreamRole>: Service {
         try await consumer.close(leavingGroup: configuration.leaveGroupOnClose)
         await retirements.retireAll(owned.owners.values.compactMap(\.producer))
         try? await atLeastOnce?.close(timeout: .seconds(5))
+    }
+
+    /// Keeps taking what the consumer has already fetched while whole chunks keep coming, until
+    /// `commitInterval` after the first record or `batchSize` records: a busy worker commits large
+    /// transactions a few times a commit interval, a quiet one as soon as its fetched records are
+    /// drained (one commit per hop).
+    private func collect(_ first: [KafkaConsumerMessage], lastChunk: Int, consumer: KafkaConsumer) async throws -> [KafkaConsumerMessage] {
+        var messages = first
+        guard !messages.isEmpty else { return messages }
+        let deadline = ContinuousClock.now + configuration.commitInterval
+        var chunk = lastChunk
+        while chunk >= configuration.pollChunk && messages.count < configuration.batchSize && ContinuousClock.now < deadline {
+            let more = try await consumer.pollBatch(maxMessages: min(configuration.pollChunk, configuration.batchSize - messages.count), timeout: .zero)
+            messages += more.messages
+            chunk = more.messages.count
+            // A revocation is applied before anything is handled.
+            if !more.revoked.isEmpty || !rebalances.isEmpty { break }
+        }
+        return messages
     }
 
     // MARK: - Partitions
@@ -729,6 +748,8 @@ public final class RebalanceLog: Sendable {
             }
         }
     }
+
+    public var isEmpty: Bool { events.withLock { $0.isEmpty } }
 
     public func drain() -> [KafkaRebalanceEvent] {
         events.withLock { events in

@@ -23,7 +23,7 @@ struct CounterCommand: AsyncParsableCommand {
     @Option(help: "Topic the running counts go to.") var output: String
     @Option(help: "Role name (names the group, changelog and dead-letter topics).") var role = "counter"
     @Option(help: "Worker slot; the transactional id is derived from it.") var instance = 0
-    @Option(help: "Records per transaction at most.") var batchSize = 500
+    @Option(help: "Records per transaction at most.") var batchSize = 10_000
     @Option(help: "Milliseconds a batch keeps collecting after its first record.") var commitIntervalMs = 100
     @Option(help: "Records larger than this go to the dead-letter topic.") var maxMessageBytes = 1_048_576
     @Flag(help: "Run without transactions (at-least-once).") var atLeastOnce = false
