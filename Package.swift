@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "Projections",
             dependencies: [
-                "Contracts", "Kafka", "Postgres", "Redis", "Streams",
+                "Contracts", "Kafka", "Postgres", "Redis", "Streams", "Timestamps",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -55,13 +55,14 @@ let package = Package(
         .target(
             name: "Streams",
             dependencies: [
-                "Kafka",
+                "Kafka", "Timestamps",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "Contracts"),
+        .target(name: "Timestamps"),
+        .target(name: "Contracts", dependencies: ["Timestamps"]),
         .target(name: "Commerce", dependencies: ["Contracts"]),
         .target(name: "RoleSupport", dependencies: ["Contracts", "Kafka", "Streams"]),
         .target(name: "Catalog", dependencies: ["Contracts", "Commerce", "RoleSupport", "Streams"]),
@@ -93,7 +94,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "API",
+                "API", "Timestamps",
                 "Inventory",
                 "Orders",
                 "Payments",
@@ -118,7 +119,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Commerce", "Contracts", "Kafka", "Postgres", "Projections", "Redis", "Streams",
+                "Commerce", "Contracts", "Kafka", "Postgres", "Projections", "Redis", "Streams", "Timestamps",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -149,7 +150,7 @@ let package = Package(
         .testTarget(name: "KafkaIntegrationTests", dependencies: ["Kafka", "TestSupport"]),
         .testTarget(
             name: "StreamsTests",
-            dependencies: ["Streams", "Counting", "Kafka", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Streams", "Counting", "Kafka", "Timestamps", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "App", "TestSupport"]),
         .testTarget(name: "CommerceTests", dependencies: ["Commerce", "Contracts"]),

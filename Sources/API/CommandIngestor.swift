@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Logging
 import Streams
+import Timestamps
 
 /// Turns a write request into exactly one command record, or into a problem and nothing written.
 ///

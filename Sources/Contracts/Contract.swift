@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 
 /// The bounded contexts of `architecture.md`, plus inventory (the product domain's stock, run by its own role).
 public enum BoundedContext: String, Sendable, CaseIterable, Codable {
@@ -40,26 +41,25 @@ public protocol TopicMessage: Contract {
 }
 
 extension JSONDecoder {
-    static var contracts: JSONDecoder {
+    static let contracts: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let string = try decoder.singleValueContainer().decode(String.self)
-            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(string) { return date }
-            if let date = try? Date.ISO8601FormatStyle().parse(string) { return date }
+            if let date = Date(rfc3339: string) { return date }
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 date-time: \(string)"))
         }
         return decoder
-    }
+    }()
 }
 
 extension JSONEncoder {
-    static var contracts: JSONEncoder {
+    static let contracts: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date))
+            try container.encode(date.rfc3339)
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }

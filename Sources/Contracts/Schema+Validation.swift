@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 
 /// One way a document fails its schema: where (a JSON pointer) and why.
 public struct SchemaViolation: Sendable, Equatable, CustomStringConvertible {
@@ -86,7 +87,6 @@ extension Schema {
 
 enum RFC3339 {
     static func isValid(_ string: String) -> Bool {
-        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(string)) != nil
-            || (try? Date.ISO8601FormatStyle().parse(string)) != nil
+        Date(rfc3339: string) != nil
     }
 }

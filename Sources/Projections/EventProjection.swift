@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import Postgres
 import Streams
+import Timestamps
 
 /// An event as the projector stores it.
 public struct ProjectedEvent: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Postgres
+import Timestamps
 
 /// The order, payment and shipping read models, applied by `EventProjection` once per event.
 enum OrderProjection {

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Postgres
+import Timestamps
 
 /// The order, payment and shipping queries, answered from the read models.
 extension ReadModelQueries {
@@ -15,7 +16,7 @@ extension ReadModelQueries {
     }
 
     static func date(_ text: String??) -> Date? {
-        (text ?? nil).flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
+        (text ?? nil).flatMap { Date(rfc3339: $0) }
     }
 
     static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String??) -> T? {

@@ -5,6 +5,7 @@ import Postgres
 import Redis
 import ServiceLifecycle
 import Streams
+import Timestamps
 
 /// Consumes event topics and applies each batch to PostgreSQL in one transaction, together with the
 /// Kafka position it reached, and resumes from that position: a restart or a replay never applies an
@@ -204,7 +205,7 @@ public final class ProjectorWorker: Service {
 extension ProjectedEvent {
     init(_ message: KafkaConsumerMessage) {
         let headers = message.headers
-        let time = headers.string(CloudEventHeader.time).flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
+        let time = headers.string(CloudEventHeader.time).flatMap { Date(rfc3339: $0) }
         self.init(
             id: headers.string(CloudEventHeader.id) ?? MessageID.position(topic: message.topic, partition: message.partition, offset: message.offset),
             type: headers.string(CloudEventHeader.type) ?? "unknown",

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import Timestamps
 
 /// How long a transient handler failure is retried before the record is dead-lettered.
 public struct RetryPolicy: Sendable, Equatable {
@@ -500,14 +501,4 @@ public enum DeadLetterHeader {
     public static let time = "dlq_time"
     /// Set when the record's value was too large to dead-letter: its size in bytes.
     public static let valueOmitted = "dlq_value_omitted_bytes"
-}
-
-extension Date {
-    /// RFC 3339 in UTC with milliseconds.
-    public var rfc3339: String {
-        Date.rfc3339Style.format(self)
-    }
-
-    /// Built once: a format style per call costs more than the formatting.
-    static let rfc3339Style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import Timestamps
 
 /// The decision logic of one worker role: no Kafka, no I/O.
 ///
@@ -161,22 +162,21 @@ public struct TransientError: Error, CustomStringConvertible, Sendable {
 
 extension JSONDecoder {
     /// RFC 3339 times, as every Souk message carries them, with or without fractional seconds.
-    public static var souk: JSONDecoder {
+    public static let souk: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let string = try decoder.singleValueContainer().decode(String.self)
-            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(string) { return date }
-            if let date = try? Date.ISO8601FormatStyle().parse(string) { return date }
+            if let date = Date(rfc3339: string) { return date }
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 date-time: \(string)"))
         }
         return decoder
-    }
+    }()
 }
 
 extension JSONEncoder {
     /// Times keep their milliseconds: state and timers written and read back must decide the same
     /// (a deadline rounded down to the second would fire a timer before the saga thinks it is due).
-    public static var souk: JSONEncoder {
+    public static let souk: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
@@ -184,7 +184,7 @@ extension JSONEncoder {
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }
 
 extension DecodingError {

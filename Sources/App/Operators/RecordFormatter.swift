@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Streams
+import Timestamps
 
 /// How `souk tail` and `souk saga` print records: one line each for people (time, place, key, type,
 /// correlation id, a compact body), or one JSON object per line for scripts.

@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import Orders
 import Streams
+import Timestamps
 
 /// `souk saga ORDER_ID`: the order's timeline across every topic it touched — commands, events,
 /// answers, compensations, timers — with each step's time and the delay since the previous one, then

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Streams
+import Timestamps
 
 /// Where `souk tail` starts reading each partition.
 public enum TailStart: Sendable, Equatable {
@@ -18,9 +19,7 @@ public enum TailStart: Sendable, Equatable {
         default:
             if let offset = Int64(text), offset >= 0 {
                 self = .offset(offset)
-            } else if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) {
-                self = .time(date)
-            } else if let date = try? Date.ISO8601FormatStyle().parse(text) {
+            } else if let date = Date(rfc3339: text) {
                 self = .time(date)
             } else if let unit = text.last, let amount = Double(text.dropLast()), let seconds = ["s": 1.0, "m": 60, "h": 3600, "d": 86_400][String(unit)] {
                 self = .time(now - amount * seconds)
