@@ -23,8 +23,7 @@ public struct RecordFormatter: Sendable {
 
     static func time(_ milliseconds: Int64?) -> String {
         guard let milliseconds else { return "-" }
-        // Half a millisecond up: the formatter truncates, and 1.123 is 1.12299… as a Double.
-        return Date(timeIntervalSince1970: (Double(milliseconds) + 0.5) / 1000).rfc3339
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000).rfc3339
     }
 
     /// The body on one line, cut to `bodyWidth`.
