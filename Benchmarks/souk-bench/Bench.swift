@@ -10,7 +10,7 @@ import Streams
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "souk-bench",
-        abstract: "Throughput and per-hop latency of (a) a raw librdkafka pipe, (r1, r2) a plain C pipe without and with transactions, (b) the runtime exactly-once, (c) the runtime at-least-once."
+        abstract: "Throughput and per-hop latency of (z) no stage at all (latency only), (a) a raw librdkafka pipe, (r1, r2) a plain C pipe without and with transactions, (b) the runtime exactly-once, (c) the runtime at-least-once."
     )
 
     @Option(help: "Records preloaded for the throughput phase.") var messages = 300_000
@@ -20,7 +20,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Seconds of the latency phase.") var latencySeconds = 5
     @Option(help: "Changelog records for the restore measurement (0: skip).") var restoreRecords = 200_000
     @Option(help: "Runtime batch sizes (records per transaction at most) to measure, comma-separated (the runtime's default is 10000).") var batchSizes = "10000"
-    @Option(help: "Pipes to measure: raw, c, ctxn, eos, alo (comma-separated; c and ctxn need SOUK_BENCH_C_PIPE).") var modes = "raw,eos,alo"
+    @Option(help: "Pipes to measure: zero, raw, c, ctxn, eos, alo (comma-separated; c and ctxn need SOUK_BENCH_C_PIPE; zero measures latency only).") var modes = "raw,eos,alo"
     @Option(help: "A file of rows measured by earlier runs (each on a fresh broker): the new rows are added, and the table shows them all.")
     var results: String?
     @Option(help: "Log level of the runtime (trace shows each batch's timings).") var logLevel = "warning"
@@ -56,7 +56,7 @@ struct Bench: AsyncParsableCommand {
         let raw = rows.first { $0.mode == .raw }
         let plainC = rows.first { $0.mode == .cPlain }
         func share(_ row: BenchResult, of reference: BenchResult?) -> String {
-            guard let reference, reference.throughput > 0 else { return "n/a" }
+            guard let reference, reference.throughput > 0, row.throughput > 0 else { return "–" }
             return String(format: "%.2f", row.throughput / reference.throughput)
         }
         print("| pipe | messages/s | p50 hop ms | p99 hop ms | vs raw | vs plain C |")

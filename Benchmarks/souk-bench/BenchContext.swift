@@ -5,10 +5,11 @@ import Streams
 import Synchronization
 
 enum BenchMode: CaseIterable {
-    case raw, cPlain, cTransactional, exactlyOnce, atLeastOnce
+    case zeroHop, raw, cPlain, cTransactional, exactlyOnce, atLeastOnce
 
     var title: String {
         switch self {
+        case .zeroHop: "(z) zero hops: producer → read_committed reader, no stage (latency only)"
         case .raw: "(a) raw pipe through the Swift binding, no transactions"
         case .cPlain: "(r1) plain C librdkafka pipe, no transactions"
         case .cTransactional: "(r2) plain C librdkafka pipe, one transaction every 100 ms"
@@ -19,6 +20,7 @@ enum BenchMode: CaseIterable {
 
     var option: String {
         switch self {
+        case .zeroHop: "zero"
         case .raw: "raw"
         case .cPlain: "c"
         case .cTransactional: "ctxn"
@@ -28,7 +30,7 @@ enum BenchMode: CaseIterable {
     }
 
     /// Rows that do not depend on the runtime's batch size.
-    var isReference: Bool { self == .raw || self == .cPlain || self == .cTransactional }
+    var isReference: Bool { self != .exactlyOnce && self != .atLeastOnce }
 }
 
 struct BenchResult {
@@ -38,7 +40,7 @@ struct BenchResult {
     var throughput: Double
     var p50: String
     var p99: String
-    var formattedRate: String { String(Int(throughput)) }
+    var formattedRate: String { throughput > 0 ? String(Int(throughput)) : "–" }
 
     /// One tab-separated line per row: mode, batch size, messages/s, p50, p99.
     func append(to path: String) throws {
@@ -80,9 +82,22 @@ struct BenchContext: Sendable {
         try await admin.createTopics([KafkaNewTopic(name: input, partitions: partitions), KafkaNewTopic(name: output, partitions: partitions)])
         defer { Task { [admin] in try? await admin.deleteTopics([input, output, "souk.\(run).changelog.v1", "souk.\(run).dlq.v1"]) } }
 
-        try await preload(input, count: messages)
         let reader = try KafkaConsumer(configuration: consumerConfiguration(group: "\(run)-reader"), logger: logger)
         try await reader.subscribe(topics: [output])
+        if mode == .zeroHop {
+            // What a hop costs without a stage: the paced producer writes straight to the reader's
+            // topic, once the reader has joined its group and read a first record (the other rows
+            // warm it up with their throughput phase).
+            try await preload(output, count: 1)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await reader.poll(maxMessages: 10, timeout: .milliseconds(100)).isEmpty {
+                guard ContinuousClock.now < deadline else { throw BenchError("the zero-hop reader read nothing in 60 s") }
+            }
+            let latencies = try await measureLatency(input: output, reader: reader)
+            try await reader.close()
+            return BenchResult(mode: mode, batchSize: batchSize, throughput: 0, p50: percentile(latencies, 0.50), p99: percentile(latencies, 0.99))
+        }
+        try await preload(input, count: messages)
 
         let failure = Mutex<String?>(nil)
         let pipe = Task {
@@ -165,6 +180,8 @@ struct BenchContext: Sendable {
 
     private func runPipe(_ mode: BenchMode, name: String, input: String, output: String, batchSize: Int) async throws {
         switch mode {
+        case .zeroHop:
+            return
         case .raw:
             try await rawPipe(group: "\(name)-raw", input: input, output: output)
         case .cPlain, .cTransactional:
