@@ -85,7 +85,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
             try await withThrowingTaskGroup(of: Void.self) { preparations in
                 defer { preparations.cancelAll() }
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    let polled = try await consumer.pollBatch(maxMessages: configuration.pollChunk, timeout: .milliseconds(100))
+                    let polled = try await consumer.pollBatch(maxMessages: chunk, timeout: .milliseconds(100))
                     let messages = try await collect(leftovers + polled.messages, lastChunk: polled.messages.count, consumer: consumer)
                     leftovers = []
                     applyRebalances(owned, consumer: consumer, inbox: inbox, preparations: &preparations)
@@ -142,16 +142,23 @@ public final class StreamWorker<Role: StreamRole>: Service {
         var messages = first
         guard !messages.isEmpty else { return messages }
         let deadline = ContinuousClock.now + configuration.commitInterval
-        var chunk = lastChunk
-        while chunk >= configuration.pollChunk && messages.count < configuration.batchSize && ContinuousClock.now < deadline {
-            let more = try await consumer.pollBatch(maxMessages: min(configuration.pollChunk, configuration.batchSize - messages.count), timeout: .zero)
+        var taken = lastChunk
+        while taken >= chunk && messages.count < configuration.batchSize && ContinuousClock.now < deadline {
+            let more = try await consumer.pollBatch(maxMessages: min(chunk, configuration.batchSize - messages.count), timeout: .zero)
             messages += more.messages
-            chunk = more.messages.count
-            // A revocation is applied before anything is handled.
-            if !more.revoked.isEmpty || !rebalances.isEmpty { break }
+            taken = more.messages.count
+            // A revocation is applied before anything is handled; records of partitions revoked without
+            // an event (a failed rebalance clears the assignment) go too.
+            if !more.revoked.isEmpty || !rebalances.isEmpty {
+                messages.removeAll { more.revoked.contains($0.topicPartition) }
+                break
+            }
         }
         return messages
     }
+
+    /// Records per poll: never more than a batch may hold.
+    private var chunk: Int { max(1, min(configuration.pollChunk, configuration.batchSize)) }
 
     // MARK: - Partitions
 

@@ -1,21 +1,20 @@
 import Foundation
 
 extension Date {
-    /// RFC 3339 in UTC to the nearest millisecond (`2026-12-03T17:08:00.123Z`), proleptic Gregorian as
-    /// RFC 3339 asks. A date made from a Kafka timestamp's whole milliseconds shows exactly those
-    /// (`Date.ISO8601FormatStyle` truncates the binary fraction and may show one less, and it turns
-    /// to the Julian calendar before 1582).
+    /// RFC 3339 in UTC to the nearest millisecond (`2026-12-03T17:08:00.123Z`). A date made from a
+    /// Kafka timestamp's whole milliseconds shows exactly those (`Date.ISO8601FormatStyle` truncates
+    /// the binary fraction and may show one less).
     public var rfc3339: String {
         let milliseconds = (timeIntervalSince1970 * 1000).rounded()
-        // Written out by hand inside years 1–9999: the format style cost more per record than the
-        // rest of a record's headers together.
+        // Written out by hand inside years 1583–9999: the format style cost more per record than the
+        // rest of a record's headers together. Outside them the format style writes it, as it reads
+        // it (it turns to the Julian calendar before the Gregorian reform), so every date reads back.
         guard milliseconds.isFinite, let whole = Int64(exactly: milliseconds), (Self.firstMillisecond...Self.lastMillisecond).contains(whole) else {
             return Date.rfc3339Style.format(self)
         }
         return Self.rfc3339(milliseconds: whole)
     }
 
-    /// Built once: a format style per call costs more than the formatting.
     /// An RFC 3339 date-time with or without fractional seconds.
     public init?(rfc3339 string: String) {
         if let date = try? Date.rfc3339Style.parse(string) {
@@ -31,8 +30,8 @@ extension Date {
     static let rfc3339Style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     static let rfc3339WholeSecondsStyle = Date.ISO8601FormatStyle()
 
-    /// 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z.
-    private static let firstMillisecond: Int64 = -62_135_596_800_000
+    /// 1583-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z.
+    private static let firstMillisecond: Int64 = -12_212_553_600_000
     private static let lastMillisecond: Int64 = 253_402_300_799_999
 
     private static func rfc3339(milliseconds: Int64) -> String {

@@ -22,7 +22,7 @@ import Timestamps
     @Test func rfc3339WritesTheCalendarOfTheFormatStyleAndExactMilliseconds() {
         let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         var generator = SystemRandomNumberGenerator()
-        var milliseconds: [Int64] = [0, -1, 951_782_400_000, 951_868_799_999, 253_402_300_799_999, 1_796_318_880_123, -11_676_096_000_000]
+        var milliseconds: [Int64] = [0, -1, 951_782_400_000, 951_868_799_999, 253_402_300_799_999, 1_796_318_880_123, -11_676_096_000_000, -12_212_553_600_000]
         for _ in 0..<5_000 { milliseconds.append(Int64.random(in: -11_676_096_000_000...253_402_300_799_999, using: &generator)) }
         for value in milliseconds {
             let (seconds, fraction) = value.quotientAndRemainder(dividingBy: 1000)
@@ -30,12 +30,16 @@ import Timestamps
             let expected = style.format(Date(timeIntervalSince1970: Double(wholeSecond))).dropLast(4) + String(format: "%03dZ", (fraction + 1000) % 1000)
             #expect(Date(timeIntervalSince1970: Double(value) / 1000).rfc3339 == expected, "\(value)")
         }
-        // Proleptic Gregorian before 1582, as RFC 3339 asks (the format style turns Julian there).
-        #expect(Date(timeIntervalSince1970: -62_135_596_800).rfc3339 == "0001-01-01T00:00:00.000Z")
-        #expect(Date(timeIntervalSince1970: -12_219_292_800.5).rfc3339 == "1582-10-14T23:59:59.500Z")
+        #expect(Date(timeIntervalSince1970: -12_212_553_600).rfc3339 == "1583-01-01T00:00:00.000Z")
         #expect(Date(timeIntervalSince1970: 1.2339).rfc3339 == "1970-01-01T00:00:01.234Z")
-        // Outside years 1–9999 the format style writes it.
-        let far = Date(timeIntervalSince1970: 253_402_300_800)
-        #expect(far.rfc3339 == style.format(far))
+        // Outside years 1583–9999 the format style writes it, and every date reads back.
+        for outside in [Date(timeIntervalSince1970: 253_402_300_800), Date(timeIntervalSince1970: -12_212_553_600.001), Date(timeIntervalSince1970: -62_135_596_800)] {
+            #expect(outside.rfc3339 == style.format(outside))
+        }
+        for value in [-62_135_596_800_000, -12_212_553_600_000, 0, 1_796_318_880_123, 253_402_300_799_999] as [Int64] {
+            let date = Date(timeIntervalSince1970: Double(value) / 1000)
+            let read = Date(rfc3339: date.rfc3339)
+            #expect(read.map { abs($0.timeIntervalSince(date)) < 0.001 } == true, "\(value)")
+        }
     }
 }
