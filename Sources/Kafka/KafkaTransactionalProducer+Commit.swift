@@ -90,6 +90,30 @@ extension KafkaTransactionalProducer {
 }
 
 extension KafkaTransactionalProducer {
+    /// Commits one more transaction holding `marker` alone, so that the producer's epoch ends with a
+    /// transaction that it began and finished itself. Returns whether that commit succeeded; a
+    /// producer that cannot (fenced, in a failed state) is left as it was.
+    ///
+    /// On the local broker `EndTxn` marks a transaction prepared and only then writes its control
+    /// markers; when another producer's `EndTxn` finishes the transaction in between, the markers
+    /// that follow are recorded against the finished epoch, and that epoch from then on counts as an
+    /// unprepared transaction overlapping every later one on those partitions, whoever writes them.
+    /// Only a later transaction of the same epoch clears it (its `AddPartitions` reopens the epoch,
+    /// its end rewrites and clears every recorded range): a producer given up right after such a
+    /// commit would leave its partitions pinned for the broker's life. On Apache Kafka this is one
+    /// cheap transaction per producer given up.
+    public func seal(with marker: KafkaProducerMessage, bound: Duration) async -> Bool {
+        guard fatalError == nil, (try? await begin()) != nil else { return false }
+        do {
+            try await produce(marker, tag: 0)
+        } catch {
+            try? await abort(bound: bound)
+            return false
+        }
+        if case .committed = await commit(bound: bound) { return true }
+        return false
+    }
+
     /// Gives the producer up: records not yet sent are purged, records already sent are waited for
     /// (up to `inFlightBound`), and its open transaction is left to the next producer under the same
     /// id, whose initialisation ends it.

@@ -141,4 +141,26 @@ import TestSupport
         try? await zombie.close(timeout: .seconds(1))
         try await successor.close()
     }
+
+    @Test func sealCommitsItsMarkerAloneAndAFencedProducerCannotSeal() async throws {
+        let topic = try await stack.freshTopic("seal")
+        let id = uniqueName("tid")
+        let producer = try await transactionalProducer(id)
+        try await producer.withTransaction { txn in
+            try await txn.produce(KafkaProducerMessage(topic: topic, partition: 0, key: "k", value: "batch"))
+        }
+        let marker = KafkaProducerMessage(topic: topic, partition: 0, key: "marker", value: "")
+        #expect(await producer.seal(with: marker, bound: .seconds(5)))
+
+        let reader = try KafkaConsumer(configuration: stack.consumerConfiguration(group: uniqueName("reader")), logger: stack.logger)
+        try await reader.subscribe(topics: [topic])
+        let read = try await consume(reader) { $0.count >= 2 }
+        #expect(read.map(\.keyString) == ["k", "marker"])
+        try await reader.close()
+
+        let successor = try await transactionalProducer(id)
+        #expect(await producer.seal(with: marker, bound: .seconds(2)) == false)
+        try? await producer.close(timeout: .seconds(1))
+        try await successor.close()
+    }
 }
