@@ -122,7 +122,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         } catch {
             logger.error("worker stopped by error", metadata: ["error": "\(error)"])
             try? await consumer.close(leavingGroup: configuration.leaveGroupOnClose)
-            await retirements.retireAll(owned.owners.values.compactMap(\.producer))
+            await retireAll(owned)
             throw error
         }
         logger.info("worker shutting down")
@@ -130,7 +130,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
             try? await snapshotter.snapshot(owned.store, partitions: Set(owned.owners.filter { $0.value.isReady }.keys), worker: self)
         }
         try await consumer.close(leavingGroup: configuration.leaveGroupOnClose)
-        await retirements.retireAll(owned.owners.values.compactMap(\.producer))
+        await retireAll(owned)
         try? await atLeastOnce?.close(timeout: .seconds(5))
     }
 
@@ -199,9 +199,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
         inbox.wanted.withLock { _ = $0.removeValue(forKey: partition) }
         owned.store.drop(partition: partition)
         if let producer = owned.owners.removeValue(forKey: partition)?.producer {
-            // The producer goes off the loop: its requests in flight are waited for before the id is
-            // initialised again.
-            retirements.retire(producer)
+            // The producer goes off the loop: it seals its epoch, and its requests in flight are waited
+            // for before the id is initialised again.
+            retire(producer, of: partition)
         }
     }
 
@@ -254,7 +254,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     }
                     return
                 } catch {
-                    if let producer { await retirements.retireAll([producer]) }
+                    if let producer { await retirements.retireAll([(producer, Self.closingMarker(partition, role: role))]) }
                     if Task.isCancelled { return }
                     logger.warning(
                         "preparing a partition failed; retrying",
@@ -275,17 +275,30 @@ public final class StreamWorker<Role: StreamRole>: Service {
     /// the restore. On Apache Kafka it is one cheap transaction per assignment.
     private static func sweep(_ partition: Int32, with producer: KafkaTransactionalProducer, role: Role, bound: Duration) async throws {
         try await producer.begin()
-        try await producer.produce(
-            KafkaProducerMessage(
-                topic: role.changelogTopic, partition: partition, key: Array(ChangelogMarker.positionKey.utf8), value: [],
-                headers: ChangelogSource(topic: role.inputTopics[0], offset: -1).headers
-            ),
-            tag: 0
-        )
+        try await producer.produce(closingMarker(partition, role: role), tag: 0)
         switch await producer.commit(bound: bound) {
         case .committed: return
         case .aborted(let error), .unknown(let error), .fatal(let error): throw error
         }
+    }
+
+    /// A position marker without a position: the one record of a transaction that only ends what
+    /// came before it (a sweep after initialising, a seal before giving a producer up).
+    private static func closingMarker(_ partition: Int32, role: Role) -> KafkaProducerMessage {
+        KafkaProducerMessage(
+            topic: role.changelogTopic, partition: partition, key: Array(ChangelogMarker.positionKey.utf8), value: [],
+            headers: ChangelogSource(topic: role.inputTopics[0], offset: -1).headers
+        )
+    }
+
+    private func retire(_ producer: KafkaTransactionalProducer, of partition: Int32) {
+        retirements.retire(producer, sealingWith: Self.closingMarker(partition, role: role))
+    }
+
+    private func retireAll(_ owned: Owned) async {
+        await retirements.retireAll(owned.owners.compactMap { partition, owner in
+            owner.producer.map { ($0, Self.closingMarker(partition, role: role)) }
+        })
     }
 
     /// Takes finished preparations: installs the state, seeks the inputs to the offsets it matches and
@@ -302,7 +315,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         }
         for item in prepared {
             guard let owner = owned.owners[item.partition], owner.token == item.token, !owner.isReady else {
-                if let producer = item.producer { retirements.retire(producer) }
+                if let producer = item.producer { retire(producer, of: item.partition) }
                 continue
             }
             owned.store.install(partition: item.partition, item.restored.entries, versions: item.restored.versions)
@@ -672,7 +685,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
 
     /// Replaces a partition's producer with a new one under the same transactional id.
     private func renewProducer(_ owner: PartitionOwner) async -> Bool {
-        if let old = owner.producer { retirements.retire(old) }
+        if let old = owner.producer { retire(old, of: owner.partition) }
         owner.producer = nil
         do {
             owner.producer = try await Self.initialisedProducer(
