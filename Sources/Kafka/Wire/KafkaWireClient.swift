@@ -1,0 +1,182 @@
+/// The handful of Kafka requests that librdkafka does not let a client make on its own behalf: read
+/// which producer epoch last wrote to a partition, and end that epoch's transaction (see
+/// `KafkaEpochRepair`). Plaintext only, one broker connection, no retries: callers treat every failure
+/// as "could not", never as an answer. Blocking: use it through `with`, off the cooperative pool.
+package final class KafkaWireClient {
+    package struct ErrorCode: Error, Equatable, CustomStringConvertible {
+        package let code: Int16
+        package let request: String
+        package var description: String { "\(request) answered error \(code)" }
+    }
+
+    private var connection: KafkaWireConnection
+    private let clientID: String
+    private let timeout: Duration
+
+    private static let executor = BlockingExecutor(label: "souk.kafka.wire")
+
+    /// Runs `body` with a client connected to one of `servers`, on the wire's own queue.
+    package static func with<T: Sendable>(
+        servers: String, timeout: Duration, _ body: @escaping @Sendable (KafkaWireClient) throws -> T
+    ) async throws -> T {
+        try await executor.run { try body(KafkaWireClient(servers: servers, timeout: timeout)) }
+    }
+
+    package init(servers: String, clientID: String = "souk-wire", timeout: Duration) throws {
+        connection = try KafkaWireConnection(servers: servers, clientID: clientID, timeout: timeout)
+        self.clientID = clientID
+        self.timeout = timeout
+    }
+
+    /// Connects to the transaction coordinator of `transactionalID` (FindCoordinator v1).
+    package func connectToCoordinator(of transactionalID: String) throws {
+        var body = KafkaWireWriter()
+        body.string(transactionalID)
+        body.int8(1)  // transaction coordinator
+        var response = try connection.request(apiKey: 10, version: 1, body: body)
+        _ = try response.int32()  // throttle
+        let error = try response.int16()
+        _ = try response.nullableString()
+        guard error == 0 else { throw ErrorCode(code: error, request: "FindCoordinator") }
+        _ = try response.int32()  // node id
+        let host = try response.string(), port = try response.int32()
+        connection = try KafkaWireConnection(servers: "\(host):\(port)", clientID: clientID, timeout: timeout)
+    }
+
+    /// The latest offset of a partition (ListOffsets v1, timestamp -1).
+    package func latestOffset(_ partition: KafkaTopicPartition) throws -> Int64 {
+        var body = KafkaWireWriter()
+        body.int32(-1)  // replica id: a consumer
+        body.array([partition]) { writer, partition in
+            writer.string(partition.topic)
+            writer.array([partition.partition]) { writer, index in
+                writer.int32(index)
+                writer.int64(-1)  // latest
+            }
+        }
+        var response = try connection.request(apiKey: 2, version: 1, body: body)
+        let offsets = try response.array { topic -> [(Int16, Int64)] in
+            _ = try topic.string()
+            return try topic.array { partition in
+                _ = try partition.int32()
+                let error = try partition.int16()
+                _ = try partition.int64()  // timestamp
+                return (error, try partition.int64())
+            }
+        }
+        guard let (error, offset) = offsets.first?.first else { throw ErrorCode(code: -1, request: "ListOffsets") }
+        guard error == 0 else { throw ErrorCode(code: error, request: "ListOffsets") }
+        return offset
+    }
+
+    /// What a fetch read uncommitted (Fetch v4): the partition's positions and the heads of the
+    /// batches from the one holding `offset` on.
+    package struct Fetched {
+        package var highWatermark: Int64
+        package var lastStableOffset: Int64
+        package var batches: [KafkaRecordBatchHeader]
+    }
+
+    package func fetch(_ partition: KafkaTopicPartition, from offset: Int64, maxBytes: Int32 = 1 << 16) throws -> Fetched {
+        var body = KafkaWireWriter()
+        body.int32(-1)  // replica id
+        // Tansu answers a fetch with no wait before reading any partition: wait a little, which a
+        // partition holding records at `offset` cuts short.
+        body.int32(500)  // max wait
+        body.int32(1)  // min bytes
+        body.int32(maxBytes)
+        body.int8(0)  // read uncommitted: the records of open and ended transactions alike
+        body.array([partition]) { writer, partition in
+            writer.string(partition.topic)
+            writer.array([partition.partition]) { writer, index in
+                writer.int32(index)
+                writer.int64(offset)
+                writer.int32(maxBytes)
+            }
+        }
+        var response = try connection.request(apiKey: 1, version: 4, body: body)
+        _ = try response.int32()  // throttle
+        let partitions = try response.array { topic -> [(Int16, Fetched)] in
+            _ = try topic.string()
+            return try topic.array { partition in
+                _ = try partition.int32()
+                let error = try partition.int16()
+                let highWatermark = try partition.int64()
+                let lastStable = try partition.int64()
+                _ = try partition.array { aborted in (try aborted.int64(), try aborted.int64()) }
+                let records = try partition.nullableBytes() ?? []
+                return (error, Fetched(highWatermark: highWatermark, lastStableOffset: lastStable, batches: KafkaRecordBatchHeader.headers(in: records)))
+            }
+        }
+        guard let (error, fetched) = partitions.first?.first else { throw ErrorCode(code: -1, request: "Fetch") }
+        guard error == 0 else { throw ErrorCode(code: error, request: "Fetch") }
+        return fetched
+    }
+
+    /// Adds partitions to the transaction of an epoch (AddPartitionsToTxn v1): the first error, if any.
+    package func addPartitions(
+        transactionalID: String, producerID: Int64, epoch: Int16, _ partitions: [KafkaTopicPartition]
+    ) throws {
+        var body = KafkaWireWriter()
+        body.string(transactionalID)
+        body.int64(producerID)
+        body.int16(epoch)
+        let byTopic = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }
+        body.array(byTopic) { writer, topic in
+            writer.string(topic.key)
+            writer.array(topic.value) { writer, partition in writer.int32(partition.partition) }
+        }
+        var response = try connection.request(apiKey: 24, version: 1, body: body)
+        _ = try response.int32()  // throttle
+        let errors = try response.array { topic -> [Int16] in
+            _ = try topic.string()
+            return try topic.array { partition in
+                _ = try partition.int32()
+                return try partition.int16()
+            }
+        }.joined()
+        if let error = errors.first(where: { $0 != 0 }) { throw ErrorCode(code: error, request: "AddPartitionsToTxn") }
+    }
+
+    /// Ends the transaction of an epoch (EndTxn v1).
+    package func endTransaction(transactionalID: String, producerID: Int64, epoch: Int16, commit: Bool) throws {
+        var body = KafkaWireWriter()
+        body.string(transactionalID)
+        body.int64(producerID)
+        body.int16(epoch)
+        body.bool(commit)
+        var response = try connection.request(apiKey: 26, version: 1, body: body)
+        _ = try response.int32()  // throttle
+        let error = try response.int16()
+        guard error == 0 else { throw ErrorCode(code: error, request: "EndTxn") }
+    }
+
+    /// Produces one prepared record batch (Produce v3, acks all): the base offset it got.
+    package func produce(transactionalID: String?, _ partition: KafkaTopicPartition, batch: [UInt8]) throws -> Int64 {
+        var body = KafkaWireWriter()
+        body.nullableString(transactionalID)
+        body.int16(-1)  // acks: all
+        body.int32(Int32(clamping: timeout.components.seconds * 1000))
+        body.array([partition]) { writer, partition in
+            writer.string(partition.topic)
+            writer.array([partition.partition]) { writer, index in
+                writer.int32(index)
+                writer.bytesField(batch)
+            }
+        }
+        var response = try connection.request(apiKey: 0, version: 3, body: body)
+        let results = try response.array { topic -> [(Int16, Int64)] in
+            _ = try topic.string()
+            return try topic.array { partition in
+                _ = try partition.int32()
+                let error = try partition.int16()
+                let offset = try partition.int64()
+                _ = try partition.int64()  // log append time
+                return (error, offset)
+            }
+        }
+        guard let (error, offset) = results.first?.first else { throw ErrorCode(code: -1, request: "Produce") }
+        guard error == 0 else { throw ErrorCode(code: error, request: "Produce") }
+        return offset
+    }
+}

@@ -1,0 +1,59 @@
+/// Big-endian decoding of the Kafka protocol's fixed (non-flexible) response fields; every read checks
+/// the bounds, so a short or garbled response is an error, never a crash.
+struct KafkaWireReader {
+    struct Truncated: Error {}
+
+    private let bytes: [UInt8]
+    private(set) var position: Int
+
+    init(_ bytes: [UInt8], position: Int = 0) {
+        self.bytes = bytes
+        self.position = position
+    }
+
+    var remaining: Int { bytes.count - position }
+
+    mutating func int8() throws -> Int8 { Int8(bitPattern: try take(1).first!) }
+    mutating func int16() throws -> Int16 { try integer() }
+    mutating func int32() throws -> Int32 { try integer() }
+    mutating func int64() throws -> Int64 { try integer() }
+
+    mutating func string() throws -> String {
+        let count = try int16()
+        guard count >= 0 else { throw Truncated() }
+        return String(decoding: try take(Int(count)), as: UTF8.self)
+    }
+
+    mutating func nullableString() throws -> String? {
+        let count = try int16()
+        guard count >= 0 else { return nil }
+        return String(decoding: try take(Int(count)), as: UTF8.self)
+    }
+
+    mutating func nullableBytes() throws -> [UInt8]? {
+        let count = try int32()
+        guard count >= 0 else { return nil }
+        return Array(try take(Int(count)))
+    }
+
+    mutating func array<Element>(_ read: (inout KafkaWireReader) throws -> Element) throws -> [Element] {
+        let count = try int32()
+        guard count > 0 else { return [] }
+        guard Int(count) <= remaining else { throw Truncated() }
+        return try (0..<count).map { _ in try read(&self) }
+    }
+
+    mutating func skip(_ count: Int) throws { _ = try take(count) }
+
+    private mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+        guard count >= 0, count <= remaining else { throw Truncated() }
+        defer { position += count }
+        return bytes[position..<position + count]
+    }
+
+    private mutating func integer<T: FixedWidthInteger>() throws -> T {
+        var value: T = 0
+        for byte in try take(MemoryLayout<T>.size) { value = value << 8 | T(truncatingIfNeeded: byte) }
+        return value
+    }
+}
