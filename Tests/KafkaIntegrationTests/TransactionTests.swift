@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 import Testing
 import TestSupport
@@ -162,5 +163,68 @@ import TestSupport
         #expect(await producer.seal(with: marker, bound: .seconds(2)) == false)
         try? await producer.close(timeout: .seconds(1))
         try await successor.close()
+    }
+
+    /// The local broker's ended epoch that keeps holding a partition (see `KafkaEpochRepair`),
+    /// reproduced with the request that arrives late in the race: a transactional batch of an epoch
+    /// whose transaction has completed. Every later transaction on that partition then stays
+    /// unfinished, for any writer; a successor that reopens and aborts the epoch before initialising
+    /// frees the partition, and a repair of an epoch that is no longer the latest changes nothing.
+    @Test func aSuccessorEndsTheEpochAKilledPredecessorLeftHoldingAPartition() async throws {
+        let output = try await stack.freshTopic("held")
+        let changelog = KafkaTopicPartition(topic: try await stack.freshTopic("held-changelog"), partition: 0)
+        let shared = KafkaTopicPartition(topic: output, partition: 0)
+        let id = uniqueName("tid")
+        let servers = stack.bootstrapServers
+        let predecessor = try await transactionalProducer(id)
+        try await predecessor.withTransaction { txn in
+            try await txn.produce(KafkaProducerMessage(topic: changelog.topic, partition: 0, key: "state", value: "1"))
+            try await txn.produce(KafkaProducerMessage(topic: output, partition: 0, key: "out", value: "1"))
+        }
+        let written = try await KafkaWireClient.with(servers: servers, timeout: .seconds(5)) { wire in
+            try wire.fetch(changelog, from: 0).batches.last { $0.isTransactional && !$0.isControl }
+        }
+        let epoch = try #require(written)
+        let late = KafkaRecordBatchEncoder.batch(
+            [.init(key: Array("late".utf8), value: [])], producerID: epoch.producerID, epoch: epoch.producerEpoch,
+            baseSequence: -1, transactional: true, timestamp: Int64(Date().timeIntervalSince1970 * 1000)
+        )
+        _ = try await KafkaWireClient.with(servers: servers, timeout: .seconds(5)) { wire in
+            try wire.produce(transactionalID: id, shared, batch: late)
+        }
+        // Killed: gone without a seal.
+        await predecessor.discard(inFlightBound: .seconds(1))
+
+        func unstable() async throws -> Int64 {
+            try await KafkaWireClient.with(servers: servers, timeout: .seconds(5)) { wire in
+                let positions = try wire.fetch(shared, from: 0)
+                return positions.highWatermark - positions.lastStableOffset
+            }
+        }
+        let other = try await transactionalProducer(uniqueName("tid"))
+        try await other.withTransaction { txn in
+            try await txn.produce(KafkaProducerMessage(topic: output, partition: 0, key: "other", value: "1"))
+        }
+        // EndTxn completes a transaction before it answers, or leaves it waiting: no wait needed.
+        #expect(try await unstable() > 0, "another writer's transaction stays unfinished behind the ended epoch")
+        let admin = try stack.admin()
+        #expect(try await admin.unstablePartitions([shared, changelog]).map(\.partition) == [shared])
+
+        let repair = await KafkaEpochRepair.endLastEpoch(transactionalID: id, lastWrittenTo: changelog, configuration: stack.producerConfiguration())
+        #expect(repair == .ended(producerID: epoch.producerID, epoch: epoch.producerEpoch))
+        #expect(try await unstable() == 0)
+        #expect(try await admin.unstablePartitions([shared, changelog]).isEmpty)
+
+        let successor = try await transactionalProducer(id)
+        #expect(
+            await KafkaEpochRepair.endLastEpoch(transactionalID: id, lastWrittenTo: changelog, configuration: stack.producerConfiguration())
+                == .superseded(producerID: epoch.producerID, epoch: epoch.producerEpoch)
+        )
+        try await successor.withTransaction { txn in
+            try await txn.produce(KafkaProducerMessage(topic: output, partition: 0, key: "successor", value: "1"))
+        }
+        #expect(try await unstable() == 0)
+        try await successor.close()
+        try await other.close()
     }
 }
