@@ -140,7 +140,8 @@ public struct RoleRunner: Sendable {
                     instance: instance,
                     stateDirectory: stateDirectory,
                     leaveGroupOnClose: environment.kafkaLeaveGroupOnClose,
-                    confirmCommits: environment.kafkaConfirmCommits
+                    confirmCommits: environment.kafkaConfirmCommits,
+                    endPredecessorEpochs: environment.kafkaEndPredecessorEpochs
                 )
                 services.append(
                     try await factory(.init(configuration: configuration, environment: environment, logger: logger, health: health, metrics: metrics))

@@ -76,6 +76,12 @@ public struct SoukEnvironment: Sendable {
         flag("KAFKA_CONFIRM_COMMITS", default: true)
     }
 
+    /// `KAFKA_END_PREDECESSOR_EPOCHS` (default true: needed on the local broker, see
+    /// `StreamConfiguration.endPredecessorEpochs`; Apache Kafka can turn it off).
+    public var kafkaEndPredecessorEpochs: Bool {
+        flag("KAFKA_END_PREDECESSOR_EPOCHS", default: true)
+    }
+
     /// `KAFKA_LEAVE_GROUP_ON_CLOSE` (default true; the local stack sets false, see `StreamConfiguration`).
     public var kafkaLeaveGroupOnClose: Bool {
         flag("KAFKA_LEAVE_GROUP_ON_CLOSE", default: true)

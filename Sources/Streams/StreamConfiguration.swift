@@ -59,6 +59,11 @@ public struct StreamConfiguration: Sendable {
     /// the saga's last events, or inventory's, stay invisible for good. Apache Kafka finishes every
     /// commit by itself (turn it off there).
     public var confirmCommits: Bool
+    /// Whether a partition's new owner ends the epoch that last wrote the partition's changelog before
+    /// it initialises the transactional id (`KafkaEpochRepair`). On the local broker a predecessor
+    /// killed right after a commit can leave that epoch holding partitions for every writer, for good;
+    /// Apache Kafka does not need it (turn it off there).
+    public var endPredecessorEpochs: Bool
     public var confirmInterval: Duration = .milliseconds(250)
 
     public init(
@@ -83,7 +88,8 @@ public struct StreamConfiguration: Sendable {
         stateDirectory: URL? = nil,
         snapshotInterval: Duration = .seconds(60),
         leaveGroupOnClose: Bool = true,
-        confirmCommits: Bool = true
+        confirmCommits: Bool = true,
+        endPredecessorEpochs: Bool = true
     ) {
         self.bootstrapServers = bootstrapServers
         self.timings = timings
@@ -107,6 +113,7 @@ public struct StreamConfiguration: Sendable {
         self.snapshotInterval = snapshotInterval
         self.leaveGroupOnClose = leaveGroupOnClose
         self.confirmCommits = confirmCommits
+        self.endPredecessorEpochs = endPredecessorEpochs
     }
 
     /// One transactional id per input partition: whoever owns the partition initialises it before

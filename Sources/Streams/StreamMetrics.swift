@@ -43,6 +43,18 @@ struct StreamMetrics: Sendable {
         Counter(label: "souk_stream_away_skips_total", dimensions: [("role", role)]).increment()
     }
 
+    /// What ending the last epoch of a partition's transactional id before initialising it found.
+    func recordEpochRepair(_ outcome: KafkaEpochRepair.Outcome) {
+        let label =
+            switch outcome {
+            case .ended: "ended"
+            case .superseded: "superseded"
+            case .nothingWritten: "nothing"
+            case .unavailable: "unavailable"
+            }
+        Counter(label: "souk_stream_epoch_repairs_total", dimensions: [("role", role), ("outcome", label)]).increment()
+    }
+
     func recordPollIntervalBreaches(_ count: Int) {
         Counter(label: "souk_stream_poll_interval_exceeded_total", dimensions: [("role", role)]).increment(by: count)
     }

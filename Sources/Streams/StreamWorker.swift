@@ -224,7 +224,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
         let inputs = inputs(partition)
         let configuration = self.configuration, role = self.role, logger = self.logger, health = self.health, name = healthName
         let transactionalID = configuration.transactionalID(role: role.name, partition: partition)
-        let producerConfiguration = self.producerConfiguration, retirements = self.retirements
+        let producerConfiguration = self.producerConfiguration, retirements = self.retirements, metrics = self.metrics
         preparations.addTask {
             if delay > .zero { try? await Task.sleep(for: delay) }
             var attempt = 0
@@ -234,7 +234,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 do {
                     if configuration.exactlyOnce {
                         let fresh = try await Self.initialisedProducer(
-                            producerConfiguration, transactionalID: transactionalID, after: retirements, logger: logger
+                            producerConfiguration, transactionalID: transactionalID,
+                            changelog: configuration.endPredecessorEpochs ? KafkaTopicPartition(topic: role.changelogTopic, partition: partition) : nil,
+                            after: retirements, metrics: metrics, logger: logger
                         )
                         producer = fresh
                         try await Self.sweep(partition, with: fresh, role: role, bound: configuration.commitBound)
@@ -271,8 +273,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
     /// completion leaves it prepared (initialising does not end a prepared transaction), and it completes
     /// only when an overlapping transaction ends; an idle new owner would never end one, and the
     /// prepared transaction would pin every partition it wrote to for all readers, for good. The sweep
-    /// ends it (committing or aborting it as it was decided) before the committed offsets are read for
-    /// the restore. On Apache Kafka it is one cheap transaction per assignment.
+    /// ends it (aborted by then if the repair in `initialisedProducer` ran, else as it was decided)
+    /// before the committed offsets are read for the restore. On Apache Kafka it is one cheap
+    /// transaction per assignment.
     private static func sweep(_ partition: Int32, with producer: KafkaTransactionalProducer, role: Role, bound: Duration) async throws {
         try await producer.begin()
         try await producer.produce(closingMarker(partition, role: role), tag: 0)
@@ -690,7 +693,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
         do {
             owner.producer = try await Self.initialisedProducer(
                 producerConfiguration, transactionalID: configuration.transactionalID(role: role.name, partition: owner.partition),
-                after: retirements, logger: logger
+                changelog: configuration.endPredecessorEpochs ? KafkaTopicPartition(topic: role.changelogTopic, partition: owner.partition) : nil,
+                after: retirements, metrics: metrics, logger: logger
             )
             return true
         } catch {
@@ -701,13 +705,29 @@ public final class StreamWorker<Role: StreamRole>: Service {
 
     /// A partition's producer, initialised: the previous owner of its id is fenced and its open
     /// transaction ended — once this worker's own earlier producers of the id have nothing in flight.
+    ///
+    /// Before initialising (given `changelog`), the epoch that last wrote the partition's changelog (every transaction of
+    /// the id writes there, and nothing else does) is reopened and aborted: on the local broker a
+    /// predecessor killed right after a commit can leave that epoch holding its partitions for good,
+    /// and only a transaction of the same epoch clears it (`KafkaEpochRepair`).
     private static func initialisedProducer(
         _ configuration: KafkaProducerConfiguration,
         transactionalID: String,
+        changelog: KafkaTopicPartition?,
         after retirements: ProducerRetirements,
+        metrics: StreamMetrics,
         logger: Logger
     ) async throws -> KafkaTransactionalProducer {
         await retirements.settled(transactionalID)
+        if let changelog {
+            let repair = await KafkaEpochRepair.endLastEpoch(transactionalID: transactionalID, lastWrittenTo: changelog, configuration: configuration)
+            metrics.recordEpochRepair(repair)
+            if case .unavailable = repair {
+                logger.info("could not end the last epoch before initialising", metadata: ["kafka.transactional_id": "\(transactionalID)", "reason": "\(repair)"])
+            } else {
+                logger.debug("last epoch before initialising", metadata: ["kafka.transactional_id": "\(transactionalID)", "outcome": "\(repair)"])
+            }
+        }
         let producer = try KafkaTransactionalProducer(configuration: configuration, transactionalID: transactionalID, logger: logger)
         try await producer.initTransactions()
         return producer

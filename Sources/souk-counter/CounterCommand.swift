@@ -46,7 +46,8 @@ struct CounterCommand: AsyncParsableCommand {
             consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:],
             stateDirectory: stateDir.map { URL(fileURLWithPath: $0) },
             leaveGroupOnClose: environment.kafkaLeaveGroupOnClose,
-            confirmCommits: environment.kafkaConfirmCommits
+            confirmCommits: environment.kafkaConfirmCommits,
+            endPredecessorEpochs: environment.kafkaEndPredecessorEpochs
         )
         let role = CountingRole(name: role, inputTopic: input, outputTopic: output)
         try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health, _ in
