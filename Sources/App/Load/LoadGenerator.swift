@@ -179,6 +179,9 @@ public struct LoadGenerator: Sendable {
             violations += await stateViolations(expected)
             checks.append("a fresh restore of inventory and order-saga state from their changelogs agrees with the events (\(expected.stock.count) SKUs, \(expected.orders.count) orders)")
         }
+        let transactions = await openTransactionViolations()
+        violations += transactions.violations
+        checks.append("every transaction on the flow's topics ended: each partition's last stable offset reached its end (\(transactions.partitions) partitions)")
         if options.api != nil {
             checks.append("\(placement.viaAPI) orders placed through the HTTP API, \(placement.apiAttempts - placement.viaAPI + placement.failures.count) requests retried")
         }
@@ -232,6 +235,31 @@ public struct LoadGenerator: Sendable {
             return found.count <= 20 ? found : Array(found.prefix(20)) + ["state: … and \(found.count - 20) more mismatches"]
         } catch {
             return ["state: the changelogs could not be restored: \(error)"]
+        }
+    }
+
+    /// A transaction that never ends holds its partitions for every reader (on the local broker that
+    /// can last for good, while the orders still end by their deadlines). Each partition of the flow's
+    /// topics must show its last stable offset at its end at some moment within `timeout`: workers still
+    /// commit meanwhile, and a kill leaves a transaction open until the successor starts.
+    private func openTransactionViolations(timeout: Duration = .seconds(60)) async -> (violations: [String], partitions: Int) {
+        do {
+            let admin = try KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
+            var pending = try await admin.listTopics().filter { $0.name.hasPrefix("souk.") }.flatMap { topic in
+                (0..<topic.partitions).map { KafkaTopicPartition(topic: topic.name, partition: Int32($0)) }
+            }
+            let total = pending.count
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                let held = try await admin.unstablePartitions(pending)
+                if held.isEmpty || ContinuousClock.now >= deadline {
+                    return (held.map { "transaction never ended: \($0)" }, total)
+                }
+                pending = held.map(\.partition)
+                try await Task.sleep(for: .seconds(1))
+            }
+        } catch {
+            return (["transactions: the partitions could not be read: \(error)"], 0)
         }
     }
 
