@@ -69,7 +69,7 @@ public enum KafkaEpochRepair {
         // finds nothing left to mark and ends without writing.
         for round in 0..<2 {
             do {
-                try client.addPartitions(transactionalID: transactionalID, producerID: last.producerID, epoch: last.producerEpoch, [evidence])
+                try client.addPartition(transactionalID: transactionalID, producerID: last.producerID, epoch: last.producerEpoch, evidence)
             } catch let error as KafkaWireClient.ErrorCode where round == 0 && fencing.contains(error.code) {
                 return .superseded(producerID: last.producerID, epoch: last.producerEpoch)
             }

@@ -1,16 +1,16 @@
 /// The fixed head of a v2 record batch: who wrote it and how. Enough to tell which producer epoch
 /// last wrote to a partition without decoding (or decompressing) any record.
-public struct KafkaRecordBatchHeader: Sendable, Equatable {
-    public var baseOffset: Int64
-    public var lastOffsetDelta: Int32
-    public var attributes: Int16
-    public var producerID: Int64
-    public var producerEpoch: Int16
-    public var baseSequence: Int32
-    public var recordCount: Int32
+package struct KafkaRecordBatchHeader: Sendable, Equatable {
+    package var baseOffset: Int64
+    package var lastOffsetDelta: Int32
+    package var attributes: Int16
+    package var producerID: Int64
+    package var producerEpoch: Int16
+    package var baseSequence: Int32
+    package var recordCount: Int32
 
-    public var isTransactional: Bool { attributes & 0x10 != 0 }
-    public var isControl: Bool { attributes & 0x20 != 0 }
+    package var isTransactional: Bool { attributes & 0x10 != 0 }
+    package var isControl: Bool { attributes & 0x20 != 0 }
 
     /// The batches' heads in a fetch response's records field. A batch cut short at the end of the
     /// field (a broker may stop mid-batch) still has its head.

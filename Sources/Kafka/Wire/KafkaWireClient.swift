@@ -39,34 +39,21 @@ package final class KafkaWireClient {
         _ = try response.nullableString()
         guard error == 0 else { throw ErrorCode(code: error, request: "FindCoordinator") }
         _ = try response.int32()  // node id
-        let host = try response.string(), port = try response.int32()
-        connection = try KafkaWireConnection(servers: "\(host):\(port)", clientID: clientID, timeout: timeout)
+        let coordinator = "\(try response.string()):\(try response.int32())"
+        guard coordinator != connection.address else { return }
+        connection = try KafkaWireConnection(servers: coordinator, clientID: clientID, timeout: timeout)
     }
 
     /// The latest offset of a partition (ListOffsets v1, timestamp -1).
     package func latestOffset(_ partition: KafkaTopicPartition) throws -> Int64 {
         var body = KafkaWireWriter()
         body.int32(-1)  // replica id: a consumer
-        body.array([partition]) { writer, partition in
-            writer.string(partition.topic)
-            writer.array([partition.partition]) { writer, index in
-                writer.int32(index)
-                writer.int64(-1)  // latest
-            }
-        }
+        body.onePartition(partition) { writer in writer.int64(-1) }  // latest
         var response = try connection.request(apiKey: 2, version: 1, body: body)
-        let offsets = try response.array { topic -> [(Int16, Int64)] in
-            _ = try topic.string()
-            return try topic.array { partition in
-                _ = try partition.int32()
-                let error = try partition.int16()
-                _ = try partition.int64()  // timestamp
-                return (error, try partition.int64())
-            }
+        return try response.onePartition(of: "ListOffsets") { partition in
+            _ = try partition.int64()  // timestamp
+            return try partition.int64()
         }
-        guard let (error, offset) = offsets.first?.first else { throw ErrorCode(code: -1, request: "ListOffsets") }
-        guard error == 0 else { throw ErrorCode(code: error, request: "ListOffsets") }
-        return offset
     }
 
     /// What a fetch read uncommitted (Fetch v4): the partition's positions and the heads of the
@@ -86,56 +73,31 @@ package final class KafkaWireClient {
         body.int32(1)  // min bytes
         body.int32(maxBytes)
         body.int8(0)  // read uncommitted: the records of open and ended transactions alike
-        body.array([partition]) { writer, partition in
-            writer.string(partition.topic)
-            writer.array([partition.partition]) { writer, index in
-                writer.int32(index)
-                writer.int64(offset)
-                writer.int32(maxBytes)
-            }
+        body.onePartition(partition) { writer in
+            writer.int64(offset)
+            writer.int32(maxBytes)
         }
         var response = try connection.request(apiKey: 1, version: 4, body: body)
         _ = try response.int32()  // throttle
-        let partitions = try response.array { topic -> [(Int16, Fetched)] in
-            _ = try topic.string()
-            return try topic.array { partition in
-                _ = try partition.int32()
-                let error = try partition.int16()
-                let highWatermark = try partition.int64()
-                let lastStable = try partition.int64()
-                _ = try partition.array { aborted in (try aborted.int64(), try aborted.int64()) }
-                let records = try partition.nullableBytes() ?? []
-                return (error, Fetched(highWatermark: highWatermark, lastStableOffset: lastStable, batches: KafkaRecordBatchHeader.headers(in: records)))
-            }
+        return try response.onePartition(of: "Fetch") { partition in
+            let highWatermark = try partition.int64()
+            let lastStable = try partition.int64()
+            _ = try partition.array { aborted in (try aborted.int64(), try aborted.int64()) }
+            let records = try partition.nullableBytes() ?? []
+            return Fetched(highWatermark: highWatermark, lastStableOffset: lastStable, batches: KafkaRecordBatchHeader.headers(in: records))
         }
-        guard let (error, fetched) = partitions.first?.first else { throw ErrorCode(code: -1, request: "Fetch") }
-        guard error == 0 else { throw ErrorCode(code: error, request: "Fetch") }
-        return fetched
     }
 
-    /// Adds partitions to the transaction of an epoch (AddPartitionsToTxn v1): the first error, if any.
-    package func addPartitions(
-        transactionalID: String, producerID: Int64, epoch: Int16, _ partitions: [KafkaTopicPartition]
-    ) throws {
+    /// Adds a partition to the transaction of an epoch (AddPartitionsToTxn v1).
+    package func addPartition(transactionalID: String, producerID: Int64, epoch: Int16, _ partition: KafkaTopicPartition) throws {
         var body = KafkaWireWriter()
         body.string(transactionalID)
         body.int64(producerID)
         body.int16(epoch)
-        let byTopic = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }
-        body.array(byTopic) { writer, topic in
-            writer.string(topic.key)
-            writer.array(topic.value) { writer, partition in writer.int32(partition.partition) }
-        }
+        body.onePartition(partition) { _ in }
         var response = try connection.request(apiKey: 24, version: 1, body: body)
         _ = try response.int32()  // throttle
-        let errors = try response.array { topic -> [Int16] in
-            _ = try topic.string()
-            return try topic.array { partition in
-                _ = try partition.int32()
-                return try partition.int16()
-            }
-        }.joined()
-        if let error = errors.first(where: { $0 != 0 }) { throw ErrorCode(code: error, request: "AddPartitionsToTxn") }
+        try response.onePartition(of: "AddPartitionsToTxn") { _ in }
     }
 
     /// Ends the transaction of an epoch (EndTxn v1).
@@ -156,27 +118,13 @@ package final class KafkaWireClient {
         var body = KafkaWireWriter()
         body.nullableString(transactionalID)
         body.int16(-1)  // acks: all
-        body.int32(Int32(clamping: timeout.components.seconds * 1000))
-        body.array([partition]) { writer, partition in
-            writer.string(partition.topic)
-            writer.array([partition.partition]) { writer, index in
-                writer.int32(index)
-                writer.bytesField(batch)
-            }
-        }
+        body.int32(timeout.timeoutMilliseconds)
+        body.onePartition(partition) { writer in writer.bytesField(batch) }
         var response = try connection.request(apiKey: 0, version: 3, body: body)
-        let results = try response.array { topic -> [(Int16, Int64)] in
-            _ = try topic.string()
-            return try topic.array { partition in
-                _ = try partition.int32()
-                let error = try partition.int16()
-                let offset = try partition.int64()
-                _ = try partition.int64()  // log append time
-                return (error, offset)
-            }
+        return try response.onePartition(of: "Produce") { partition in
+            let offset = try partition.int64()
+            _ = try partition.int64()  // log append time
+            return offset
         }
-        guard let (error, offset) = results.first?.first else { throw ErrorCode(code: -1, request: "Produce") }
-        guard error == 0 else { throw ErrorCode(code: error, request: "Produce") }
-        return offset
     }
 }

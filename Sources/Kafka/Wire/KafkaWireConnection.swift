@@ -9,6 +9,8 @@ final class KafkaWireConnection {
     }
 
     private let socket: Int32
+    /// The `host:port` it is connected to.
+    let address: String
     private let clientID: String
     private var correlationID: Int32 = 0
 
@@ -24,6 +26,7 @@ final class KafkaWireConnection {
             let host = String(address[..<colon].filter { $0 != "[" && $0 != "]" })
             do {
                 socket = try Self.connect(host: host, port: port, timeout: timeout)
+                self.address = "\(host):\(port)"
                 self.clientID = clientID
                 return
             } catch let failure as Failure {
@@ -84,8 +87,7 @@ final class KafkaWireConnection {
             throw Failure(description: "cannot resolve \(host)")
         }
         defer { freeaddrinfo(first) }
-        var milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        milliseconds = max(milliseconds, 1)
+        let milliseconds = max(Int(timeout.timeoutMilliseconds), 1)
         var limit = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         while let info = candidate {

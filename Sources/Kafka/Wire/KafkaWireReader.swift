@@ -45,6 +45,22 @@ struct KafkaWireReader {
 
     mutating func skip(_ count: Int) throws { _ = try take(count) }
 
+    /// The one partition of a response to a request that named one topic and one partition: each
+    /// partition entry starts with its index and error code, and `read` takes the rest.
+    mutating func onePartition<T>(of request: String, _ read: (inout KafkaWireReader) throws -> T) throws -> T {
+        let results = try array { topic -> [(Int16, T)] in
+            _ = try topic.string()
+            return try topic.array { partition in
+                _ = try partition.int32()
+                let error = try partition.int16()
+                return (error, try read(&partition))
+            }
+        }
+        guard let (error, value) = results.first?.first else { throw KafkaWireClient.ErrorCode(code: -1, request: request) }
+        guard error == 0 else { throw KafkaWireClient.ErrorCode(code: error, request: request) }
+        return value
+    }
+
     private mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
         guard count >= 0, count <= remaining else { throw Truncated() }
         defer { position += count }

@@ -29,6 +29,15 @@ struct KafkaWireWriter {
         for element in elements { write(&self, element) }
     }
 
+    /// A request's topics naming one topic and one partition: its index, then what `write` adds.
+    mutating func onePartition(_ partition: KafkaTopicPartition, _ write: (inout KafkaWireWriter) -> Void) {
+        int32(1)
+        string(partition.topic)
+        int32(1)
+        int32(partition.partition)
+        write(&self)
+    }
+
     /// The zig-zag varint of record fields (record batch v2).
     mutating func varint(_ value: Int64) {
         var zigzag = UInt64(bitPattern: (value << 1) ^ (value >> 63))
