@@ -59,7 +59,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]
         ),
         .target(name: "Timestamps"),
         .target(name: "Contracts", dependencies: ["Timestamps"]),

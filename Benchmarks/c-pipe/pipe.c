@@ -1,9 +1,10 @@
 /* The reference the benchmark holds the runtime against: librdkafka's consumer and producer in plain
  * C, records copied from INPUT to OUTPUT with their keys and headers. With TXN_MS > 0 it is
  * exactly-once the way librdkafka's examples/transactions.c is: one transaction every TXN_MS, the
- * consumer's positions sent into it. Runs until SIGTERM.
+ * consumer's positions sent into it. Runs until SIGTERM. The consumer takes the same group and fetch
+ * timings as the runtime's rows (name=value arguments), so that both read the broker alike.
  *
- *   pipe BOOTSTRAP GROUP INPUT OUTPUT TXN_MS
+ *   pipe BOOTSTRAP GROUP INPUT OUTPUT TXN_MS [name=value ...]
  */
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -50,8 +51,8 @@ static void commit(rd_kafka_t *consumer, rd_kafka_t *producer) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: pipe BOOTSTRAP GROUP INPUT OUTPUT TXN_MS\n");
+    if (argc < 6) {
+        fprintf(stderr, "usage: pipe BOOTSTRAP GROUP INPUT OUTPUT TXN_MS [name=value ...]\n");
         return 2;
     }
     const char *output = argv[4];
@@ -69,6 +70,14 @@ int main(int argc, char **argv) {
     /* The same fetch sizes as the runtime's rows. */
     set(cconf, "fetch.max.bytes", "52428800");
     set(cconf, "max.partition.fetch.bytes", "10485760");
+    for (int i = 6; i < argc; i++) {
+        char property[512];
+        snprintf(property, sizeof property, "%s", argv[i]);
+        char *equals = strchr(property, '=');
+        if (!equals) { fprintf(stderr, "pipe: %s is not name=value\n", argv[i]); return 2; }
+        *equals = 0;
+        set(cconf, property, equals + 1);
+    }
     rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, error, sizeof error);
     if (!consumer) { fprintf(stderr, "pipe: consumer: %s\n", error); return 1; }
     rd_kafka_poll_set_consumer(consumer);

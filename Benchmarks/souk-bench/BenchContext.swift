@@ -227,7 +227,9 @@ struct BenchContext: Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
+        // The same group and fetch timings as the runtime's rows.
         process.arguments = [bootstrapServers, group, input, output, String(transactionMilliseconds)]
+            + timings.properties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let exited = AsyncStream<Int32> { continuation in
             process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
         }

@@ -1,3 +1,4 @@
+import Kafka
 import Streams
 
 /// Forwards every record unchanged (value, key, and the benchmark's send-time header): the runtime's
@@ -12,7 +13,10 @@ struct PipeRole: StreamRole {
     func decode(_ record: InboundRecord) throws -> [UInt8] { record.value ?? [] }
 
     func handle(_ input: [UInt8], state: Empty?, context: HandlerContext) throws -> HandlerResult<Empty> {
-        let sent = context.record.headers.last(BenchHeader.sent).map { [$0] } ?? []
+        var sent = KafkaHeaders()
+        context.record.headers.withValue(BenchHeader.sent) { value in
+            if let value { sent.append(name: BenchHeader.sent, value: value) }
+        }
         return HandlerResult(outputs: [
             OutboundMessage(topic: outputTopic, key: context.record.key, type: "souk.bench.Piped.v1", value: input, headers: sent)
         ])

@@ -1,5 +1,8 @@
 import CRdKafka
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// A consumer-group member (or a manually assigned reader) that polls in batches off the cooperative pool.
@@ -156,38 +159,41 @@ public final class KafkaConsumer: Sendable {
 
     /// Like `poll`, and also reports the partitions whose end was reached (only when the consumer was
     /// configured with `enable.partition.eof=true`), as the offset it reached.
+    ///
+    /// Waits for the first record with one `rd_kafka_consumer_poll`, then takes what is already
+    /// fetched in batches from the consumer queue, without waiting.
     public func pollBatch(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) async throws -> KafkaConsumerBatch {
         let started = ContinuousClock.now
         defer { notePoll(started: started, timeout: timeout) }
-        let context = client.context
+        let client = self.client
         return try await client.blocking { handle in
+            let context = client.context
             context.revokedDuringPoll.withLock { $0 = [] }
             defer { context.revokedDuringPoll.withLock { $0 = nil } }
+            var reader = MessageReader(client: client)
+            defer { reader.finish() }
             var batch = KafkaConsumerBatch()
-            var wait = timeout.timeoutMilliseconds
-            while batch.messages.count < maxMessages {
-                guard let pointer = rd_kafka_consumer_poll(handle, wait) else { break }
-                defer { rd_kafka_message_destroy(pointer) }
-                wait = 0
-                let message = pointer.pointee
-                if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    batch.messages.append(KafkaConsumerMessage(copying: pointer))
-                } else if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                    let partition = KafkaTopicPartition(topic: String(cString: rd_kafka_topic_name(message.rkt)), partition: message.partition)
-                    batch.endOfPartition[partition] = message.offset
-                } else {
-                    let error = KafkaError(code: message.err, message: Self.errorText(pointer))
-                    if error.kind == .fatal || message.err == RD_KAFKA_RESP_ERR__FATAL {
-                        throw error
+            batch.messages.reserveCapacity(min(maxMessages, 1024))
+            if let first = rd_kafka_consumer_poll(handle, timeout.timeoutMilliseconds) {
+                defer { rd_kafka_message_destroy(first) }
+                try reader.take(first, into: &batch)
+            }
+            if let queue = client.consumerQueue {
+                let chunk = 512
+                var pointers = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: chunk)
+                while !batch.messages.isEmpty, batch.messages.count < maxMessages, !context.revokedDuringPoll.withLock({ !($0?.isEmpty ?? true) }) {
+                    let read = pointers.withUnsafeMutableBufferPointer { buffer in
+                        rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress, min(chunk, maxMessages - batch.messages.count))
                     }
-                    if message.err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED {
-                        context.pollIntervalBreaches.add(1, ordering: .relaxed)
-                        context.logger.warning("consumer error", metadata: ["kafka.error": "\(error)"])
-                    } else {
-                        context.logger.info("consumer error", metadata: ["kafka.error": "\(error)"])
-                    }
+                    guard read > 0 else { break }
+                    defer { for index in 0..<read { rd_kafka_message_destroy(pointers[index]) } }
+                    for index in 0..<read { try reader.take(pointers[index]!, into: &batch) }
                 }
-                if context.revokedDuringPoll.withLock({ !($0?.isEmpty ?? true) }) { break }
+            } else {
+                while !batch.messages.isEmpty, batch.messages.count < maxMessages, let next = rd_kafka_consumer_poll(handle, 0) {
+                    defer { rd_kafka_message_destroy(next) }
+                    try reader.take(next, into: &batch)
+                }
             }
             let revoked = context.revokedDuringPoll.withLock { $0 ?? [] }
             if !revoked.isEmpty {
@@ -203,9 +209,10 @@ public final class KafkaConsumer: Sendable {
         pollClock.withLock { $0.note(started: started, ended: ended, timeout: timeout) }
     }
 
-    private static func errorText(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> String? {
-        guard let cString = rd_kafka_message_errstr(message) else { return nil }
-        return String(cString: cString)
+    /// Makes a poll that is waiting return at once (or the next one, if none is waiting): a worker
+    /// whose commit has just returned goes on without waiting out the poll's timeout.
+    public func wakeup() {
+        if let queue = client.consumerQueue { rd_kafka_queue_yield(queue) }
     }
 
     /// Stops the consumer. By default it leaves the group first (revoking the assignment through the
@@ -223,29 +230,78 @@ public final class KafkaConsumer: Sendable {
     }
 }
 
+/// Turns librdkafka's messages into `KafkaConsumerMessage`s during one poll, on the consumer's queue.
+private struct MessageReader {
+    let client: RDKafkaClient
+    /// The client's topic names, taken for the poll and handed back by `finish()`.
+    var topics: [TopicHandle: String]
+
+    init(client: RDKafkaClient) {
+        self.client = client
+        topics = client.topicNames.withLock { names in
+            defer { names = [:] }
+            return names
+        }
+    }
+
+    func finish() {
+        client.topicNames.withLock { $0.merge(topics) { known, _ in known } }
+    }
+
+    mutating func take(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>, into batch: inout KafkaConsumerBatch) throws {
+        let message = pointer.pointee
+        if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            batch.messages.append(KafkaConsumerMessage(copying: pointer, topic: topic(message.rkt)))
+        } else if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+            batch.endOfPartition[KafkaTopicPartition(topic: topic(message.rkt), partition: message.partition)] = message.offset
+        } else {
+            let error = KafkaError(code: message.err, message: rd_kafka_message_errstr(pointer).map { String(cString: $0) })
+            if error.kind == .fatal || message.err == RD_KAFKA_RESP_ERR__FATAL { throw error }
+            let context = client.context
+            if message.err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED {
+                context.pollIntervalBreaches.add(1, ordering: .relaxed)
+                context.logger.warning("consumer error", metadata: ["kafka.error": "\(error)"])
+            } else {
+                context.logger.info("consumer error", metadata: ["kafka.error": "\(error)"])
+            }
+        }
+    }
+
+    private mutating func topic(_ handle: OpaquePointer?) -> String {
+        guard let handle else { return "" }
+        let key = TopicHandle(pointer: handle)
+        if let known = topics[key] { return known }
+        let name = String(cString: rd_kafka_topic_name(handle))
+        topics[key] = name
+        return name
+    }
+}
+
 extension KafkaConsumerMessage {
-    init(copying pointer: UnsafeMutablePointer<rd_kafka_message_t>) {
+    init(copying pointer: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
         let message = pointer.pointee
         func bytes(_ base: UnsafeRawPointer?, _ count: Int) -> [UInt8]? {
             guard let base else { return nil }
             return Array(UnsafeRawBufferPointer(start: base, count: count))
         }
-        var headers: [KafkaHeader] = []
+        var headers = KafkaHeaders()
         var headerList: OpaquePointer? = nil
         if rd_kafka_message_headers(pointer, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
+            headers = KafkaHeaders(reservingBytes: 256, count: rd_kafka_header_cnt(headerList))
             var index = 0
             var name: UnsafePointer<CChar>? = nil
             var value: UnsafeRawPointer? = nil
             var size = 0
             while rd_kafka_header_get_all(headerList, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                headers.append(KafkaHeader(key: String(cString: name!), value: bytes(value, size)))
+                let nameBytes = UnsafeRawBufferPointer(start: name, count: strlen(name!))
+                headers.appendRaw(name: nameBytes, value: value.map { UnsafeRawBufferPointer(start: $0, count: size) })
                 index += 1
             }
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
         self.init(
-            topic: String(cString: rd_kafka_topic_name(message.rkt)),
+            topic: topic,
             partition: message.partition,
             offset: message.offset,
             key: bytes(message.key, message.key_len),

@@ -1,11 +1,13 @@
-/// A record read by a `KafkaConsumer`. The bytes are copied out of librdkafka's buffers.
+/// A record read by a `KafkaConsumer`. The bytes are copied out of librdkafka's buffers: key and value
+/// each in an array of their own, the headers in one buffer (`KafkaHeaders`); the topic's name is
+/// shared by every record the consumer read from that topic.
 public struct KafkaConsumerMessage: Sendable, Hashable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
     public var key: [UInt8]?
     public var value: [UInt8]?
-    public var headers: [KafkaHeader]
+    public var headers: KafkaHeaders
     /// Milliseconds since the Unix epoch, when the broker or producer recorded one.
     public var timestampMilliseconds: Int64?
 
@@ -15,7 +17,7 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
         offset: Int64,
         key: [UInt8]?,
         value: [UInt8]?,
-        headers: [KafkaHeader] = [],
+        headers: KafkaHeaders = [],
         timestampMilliseconds: Int64? = nil
     ) {
         self.topic = topic

@@ -50,7 +50,8 @@ public struct KafkaConsumerTimings: Sendable, Hashable {
         }
     }
 
-    var properties: [String: String] {
+    /// The librdkafka consumer properties these timings set (for clients outside this module, such as a C reference pipe).
+    public var properties: [String: String] {
         var properties: [String: String] = [:]
         properties["session.timeout.ms"] = sessionTimeout.map { String($0.wholeMilliseconds) }
         properties["heartbeat.interval.ms"] = heartbeatInterval.map { String($0.wholeMilliseconds) }

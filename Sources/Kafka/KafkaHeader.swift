@@ -1,4 +1,4 @@
-/// A record header. Kafka allows repeated keys and null values, so headers are a list, not a map.
+/// One record header, as a value of its own (records keep theirs in `KafkaHeaders`).
 public struct KafkaHeader: Sendable, Hashable {
     public var key: String
     public var value: [UInt8]?

@@ -40,6 +40,11 @@ public final class KafkaProducer: Sendable {
         try await client.produce(message, promise: nil)
     }
 
+    /// `produce(_:)` without waiting: `false` when librdkafka's queue is full (nothing was enqueued).
+    public func enqueue(_ message: KafkaProducerMessage) throws(KafkaError) -> Bool {
+        try client.enqueue(message, promise: nil)
+    }
+
     /// Waits until every enqueued record is acknowledged; throws the first failed delivery.
     public func flush(timeout: Duration = .seconds(30)) async throws {
         try await client.flush(timeout: timeout)

@@ -5,14 +5,14 @@ public struct KafkaProducerMessage: Sendable, Hashable {
     public var partition: Int32?
     public var key: [UInt8]?
     public var value: [UInt8]?
-    public var headers: [KafkaHeader]
+    public var headers: KafkaHeaders
 
     public init(
         topic: String,
         partition: Int32? = nil,
         key: [UInt8]? = nil,
         value: [UInt8]?,
-        headers: [KafkaHeader] = []
+        headers: KafkaHeaders = []
     ) {
         self.topic = topic
         self.partition = partition
@@ -21,7 +21,7 @@ public struct KafkaProducerMessage: Sendable, Hashable {
         self.headers = headers
     }
 
-    public init(topic: String, partition: Int32? = nil, key: String?, value: String, headers: [KafkaHeader] = []) {
+    public init(topic: String, partition: Int32? = nil, key: String?, value: String, headers: KafkaHeaders = []) {
         self.init(
             topic: topic,
             partition: partition,
@@ -30,6 +30,11 @@ public struct KafkaProducerMessage: Sendable, Hashable {
             headers: headers
         )
     }
+}
+
+extension KafkaProducerMessage {
+    /// Bytes on the wire, near enough to compare with `message.max.bytes`.
+    public var approximateSize: Int { 64 + (key?.count ?? 0) + (value?.count ?? 0) + headers.approximateSize }
 }
 
 /// Where a produced record landed.

@@ -25,9 +25,14 @@ extension KafkaTransactionalProducer {
     /// Enqueues a record in the open transaction under a tag; a delivery that fails is reported by
     /// `takeFailedDeliveries()` with it. A record refused at once (too large, say) throws here.
     public func produce(_ message: KafkaProducerMessage, tag: Int) async throws {
-        while try !client.enqueue(message, promise: nil, tag: DeliveryTag(tag)) {
+        while try !enqueue(message, tag: tag) {
             try await Task.sleep(for: .milliseconds(1))
         }
+    }
+
+    /// `produce(_:tag:)` without waiting: `false` when librdkafka's queue is full (nothing was enqueued).
+    public func enqueue(_ message: KafkaProducerMessage, tag: Int) throws(KafkaError) -> Bool {
+        try client.enqueue(message, promise: nil, tag: DeliveryTag(tag))
     }
 
     /// Records enqueued or in flight that the broker has not acknowledged yet (and events not served).

@@ -23,7 +23,7 @@ public struct ReplyAddress: Codable, Sendable, Equatable {
         self.init(topic: topic, key: key)
     }
 
-    public var headers: [KafkaHeader] {
+    public var headers: KafkaHeaders {
         [KafkaHeader(key: Self.topicHeader, string: topic), KafkaHeader(key: Self.keyHeader, string: key)]
     }
 

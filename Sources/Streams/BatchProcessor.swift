@@ -29,12 +29,11 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 }
 
-/// Everything one batch produces, to be written in one transaction.
-public struct BatchOutcome<State: Codable & Sendable & Equatable>: Sendable {
-    /// Outputs, changelog records and dead letters, in the order they must be produced.
+/// Everything one batch produced (its partitions' rounds, closed): what `process` returns.
+public struct BatchOutcome: Sendable {
+    /// Outputs, dead letters and changelog records, in the order they must be produced.
     public var messages: [KafkaProducerMessage] = []
-    /// For each message, the position of the input it was produced for (`nil`: a changelog record):
-    /// a delivery that fails for good dead-letters that input when the batch is reprocessed.
+    /// For each message, the position of the input it was produced for (`nil`: a changelog record).
     public var origins: [RecordPosition?] = []
     /// The last offset processed per input partition (the transaction commits the next one).
     public var lastOffsets: [KafkaTopicPartition: Int64] = [:]
@@ -43,23 +42,20 @@ public struct BatchOutcome<State: Codable & Sendable & Equatable>: Sendable {
     public var duplicates = 0
     public var deadLettered = 0
     public var stateChanges = 0
-    /// Keys whose new state was refused for its size (the records that caused it were dead-lettered).
     public var oversizedStates: [String] = []
-    /// Each changed key's value before the batch (`nil`: it had none), to roll the store back on abort.
-    var undo: [ChangelogKey: StoredState<State>?] = [:]
 
-    /// Puts the store back as it was before the batch.
-    public func rollBack(_ store: inout StateStore<State>) {
-        for (key, original) in undo { store[key.partition, key.key] = original }
-    }
+    public init() {}
 
-    /// The keys the batch wrote to the changelog: after an abort they are written again with the next
-    /// commit, so that the aborted records (which the local broker keeps readable) never win a restore.
-    public var changedKeys: Set<ChangelogKey> { Set(undo.keys) }
-
-    mutating func append(_ message: KafkaProducerMessage, origin: RecordPosition?) {
-        messages.append(message)
-        origins.append(origin)
+    mutating func add(_ round: inout PartitionRound) {
+        messages += round.takeMessages().messages
+        origins += round.origins
+        lastOffsets.merge(round.lastOffsets) { max($0, $1) }
+        processed += round.processed
+        emitted += round.emitted
+        duplicates += round.duplicates
+        deadLettered += round.deadLettered
+        stateChanges += round.stateChanges
+        oversizedStates += round.oversizedStates
     }
 }
 
@@ -100,17 +96,64 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         // A changelog record is the state plus its key and headers: it must fit in a message too.
         self.maxStateBytes = min(maxStateBytes, maxMessageBytes - min(16 * 1024, maxMessageBytes / 4))
         self.retryPolicy = retryPolicy
+        roleName = Array(role.name.utf8)
+        source = Array("souk/\(role.name)".utf8)
     }
 
-    /// Processes `records` in order against `store`, which it updates. On any error thrown from here the
-    /// caller must discard `store`'s changes (roll back is not possible) and reprocess from committed offsets.
+    /// The role's name and `ce_source`, as bytes once.
+    private let roleName: [UInt8]
+    private let source: [UInt8]
+
+    /// Handles `records` (all of `round`'s partition) in order against `store`, which it updates, and
+    /// adds their outputs and dead letters to `round`. Returns how many it handled: records left when
+    /// `deadline` passes are not handled (nor in `round.lastOffsets`), so that one slow record cannot
+    /// hold a batch past it. On an error thrown from here the caller must drop the partition's state
+    /// and restore it from the changelog.
     ///
-    /// - Parameters:
-    ///   - version: written on every changelog record of the batch.
-    ///   - rewrite: keys to write to the changelog again whatever the batch does to them.
-    ///   - poisoned: inputs whose outputs failed for good before: they are dead-lettered with the reason.
-    ///   - deadline: records left when it passes are not handled (and not in `lastOffsets`), so that
-    ///     one slow record cannot hold a batch past it.
+    /// - Parameter poisoned: inputs whose outputs failed for good before: they are dead-lettered.
+    @discardableResult
+    public func handle(
+        _ records: some Collection<InboundRecord>,
+        store: inout StateStore<Role.State>,
+        round: inout PartitionRound,
+        poisoned: [RecordPosition: String] = [:],
+        deadline: ContinuousClock.Instant? = nil,
+        sleep: (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) async throws -> Int {
+        var handled = 0
+        for record in records {
+            if let deadline, handled > 0, ContinuousClock.now >= deadline { break }
+            handled += 1
+            round.noteHandled(record)
+            try await apply(record, store: &store, round: &round, poisoned: poisoned, sleep: sleep)
+        }
+        return handled
+    }
+
+    /// Ends `round`: its dedupe bucket, the tombstones of ids past the window, and one changelog record
+    /// per key it changed (and per key of `rewrite`), holding the key's final state, with `version`.
+    /// They follow the round's outputs.
+    public func close(_ round: inout PartitionRound, version: ChangelogVersion, rewrite: Set<String> = [], store: inout StateStore<Role.State>) throws {
+        let partition = round.partition
+        try writeBuckets(&round, version: version, store: &store)
+        tombstoneExpiredGhosts(&round, store: &store)
+        if let lastTopic = round.lastTopic {
+            for key in rewrite where round.changed[key] == nil { round.noteChange(key, topic: lastTopic) }
+        }
+        for key in round.changeOrder {
+            let source = round.source(topic: round.changed[key]!)
+            let value = try round.encoded[key] ?? store[partition, key].map(encode)
+            round.append(
+                changelogRecord(ChangelogKey(partition: partition, key: key), value: value, source: source, version: version),
+                origin: nil
+            )
+            store.setVersion(version, partition: partition, key: key)
+        }
+        round.stateChanges = round.changeOrder.count
+    }
+
+    /// Handles `records` and closes one round per partition: the whole of a transaction, for tests and
+    /// tools. The worker uses `handle` and `close` itself, producing outputs as they come.
     public func process(
         _ records: [InboundRecord],
         store: inout StateStore<Role.State>,
@@ -119,226 +162,174 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         poisoned: [RecordPosition: String] = [:],
         deadline: ContinuousClock.Instant? = nil,
         sleep: (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
-    ) async throws -> BatchOutcome<Role.State> {
-        var batch = Batch(processor: self)
-        for record in records {
-            if let deadline, batch.outcome.processed > 0, ContinuousClock.now >= deadline { break }
-            batch.outcome.processed += 1
-            batch.outcome.lastOffsets[KafkaTopicPartition(topic: record.topic, partition: record.partition)] = record.offset
-            try await batch.apply(record, store: &store, poisoned: poisoned, sleep: sleep)
+    ) async throws -> BatchOutcome {
+        var outcome = BatchOutcome()
+        for (partition, batch) in Dictionary(grouping: records, by: \.partition).sorted(by: { $0.key < $1.key }) {
+            var round = PartitionRound(partition: partition)
+            try await handle(batch, store: &store, round: &round, poisoned: poisoned, deadline: deadline, sleep: sleep)
+            let keys = Set(rewrite.filter { $0.partition == partition }.map(\.key))
+            try close(&round, version: version, rewrite: keys, store: &store)
+            outcome.add(&round)
         }
-        let handled = records.prefix(batch.outcome.processed)
-        try batch.writeBuckets(handled, version: version, store: &store)
-        batch.tombstoneExpiredGhosts(handled, store: &store)
-        if let lastRecord = handled.last {
-            for changelogKey in rewrite where batch.changed[changelogKey] == nil {
-                batch.changed[changelogKey] = lastRecord
-                batch.changeOrder.append(changelogKey)
-            }
-        }
-        for changelogKey in batch.changeOrder {
-            // The batch's last record is the source of every change: its offset is committed with the
-            // batch, so restore takes the change exactly when the batch committed.
-            let source = handled.last { $0.topic == batch.changed[changelogKey]!.topic } ?? batch.changed[changelogKey]!
-            let value = try batch.encoded[changelogKey] ?? store[changelogKey.partition, changelogKey.key].map(encode)
-            batch.outcome.append(changelogRecord(changelogKey, value: value, source: source, version: version), origin: nil)
-            store.setVersion(version, partition: changelogKey.partition, key: changelogKey.key)
-        }
-        batch.outcome.stateChanges = batch.changeOrder.count
-        return batch.outcome
+        return outcome
     }
 
-    /// One batch in the making: its outcome, and the keys it changed (coalesced into one changelog
-    /// record per key, holding its final state).
-    private struct Batch {
-        let processor: BatchProcessor
-        var outcome = BatchOutcome<Role.State>()
-        var changed: [ChangelogKey: InboundRecord] = [:]
-        var changeOrder: [ChangelogKey] = []
-        /// Each changed key's final value, encoded when its size was checked (`nil`: a tombstone).
-        var encoded: [ChangelogKey: [UInt8]?] = [:]
-        /// The ids the batch applied or dead-lettered, per partition, for its dedupe buckets.
-        var remembered: [Int32: (ids: [String], times: [Int64], set: Set<String>)] = [:]
-        /// The buckets the batch wrote, per partition: the capacity never pushes them out.
-        var buckets: [Int32: Set<String>] = [:]
+    private func deadLetter(_ record: InboundRecord, reason: String, round: inout PartitionRound) {
+        round.append(deadLetter(record, reason: reason), origin: nil)
+        round.deadLettered += 1
+        // An answer too large to produce is dropped rather than dead-lettering the dead letter.
+        let answers = (try? envelopes(role.deadLetterOutputs(for: record, reason: reason), for: record)) ?? []
+        for message in answers { round.append(message, origin: nil) }
+        round.emitted += answers.count
+    }
 
-        var role: Role { processor.role }
-
-        mutating func noteChange(_ changelogKey: ChangelogKey, record: InboundRecord, before: StoredState<Role.State>?) {
-            if changed.updateValue(record, forKey: changelogKey) == nil {
-                changeOrder.append(changelogKey)
-                outcome.undo[changelogKey] = .some(before)
-            }
+    private func apply(
+        _ record: InboundRecord,
+        store: inout StateStore<Role.State>,
+        round: inout PartitionRound,
+        poisoned: [RecordPosition: String],
+        sleep: (Duration) async throws -> Void
+    ) async throws {
+        let key = role.stateKey(for: record)
+        let before = store[record.partition, key]
+        let recordID = role.deduplicatesInputs ? record.id : ""
+        if role.deduplicatesInputs, store.hasApplied(recordID, partition: record.partition) || round.hasRemembered(recordID) {
+            round.duplicates += 1
+            return
         }
-
-        mutating func deadLetter(_ record: InboundRecord, reason: String) {
-            outcome.append(processor.deadLetter(record, reason: reason), origin: nil)
-            outcome.deadLettered += 1
-            // An answer too large to produce is dropped rather than dead-lettering the dead letter.
-            let answers = (try? processor.envelopes(role.deadLetterOutputs(for: record, reason: reason), for: record)) ?? []
-            for message in answers { outcome.append(message, origin: nil) }
-            outcome.emitted += answers.count
-        }
-
-        mutating func apply(
-            _ record: InboundRecord,
-            store: inout StateStore<Role.State>,
-            poisoned: [RecordPosition: String],
-            sleep: (Duration) async throws -> Void
-        ) async throws {
-            let key = role.stateKey(for: record)
-            let changelogKey = ChangelogKey(partition: record.partition, key: key)
-            let before = store[record.partition, key]
-            let recordID = record.id
-            if role.deduplicatesInputs, store.hasApplied(recordID, partition: record.partition) || hasRemembered(recordID, record.partition) {
-                outcome.duplicates += 1
-                return
-            }
-            let position = RecordPosition(topic: record.topic, partition: record.partition, offset: record.offset)
-            var failure = poisoned[position]
-            var decision: (state: HandlerResult<Role.State>.StateChange, messages: [KafkaProducerMessage])?
-            if failure == nil {
-                do {
-                    let input = try processor.decode(record)
-                    if role.isPartitionWide(input) {
-                        try applyPartitionWide(input, record, position, store: &store)
-                        return
-                    }
-                    let result = try await processor.handle(input, record, state: before?.state, sleep: sleep)
-                    decision = (result.state, try processor.envelopes(result.outputs, for: record))
-                } catch let error as RecordFailure {
-                    failure = error.reason
+        let position = RecordPosition(topic: record.topic, partition: record.partition, offset: record.offset)
+        var failure = poisoned.isEmpty ? nil : poisoned[position]
+        var decision: (state: HandlerResult<Role.State>.StateChange, outputs: [OutboundMessage])?
+        if failure == nil {
+            do {
+                let input = try decode(record)
+                if role.isPartitionWide(input) {
+                    try applyPartitionWide(input, record, position, store: &store, round: &round)
+                    return
                 }
+                let result = try await handle(input, record, state: before?.state, sleep: sleep)
+                try checkSizes(result.outputs, for: record)
+                decision = (result.state, result.outputs)
+            } catch let error as RecordFailure {
+                failure = error.reason
             }
-            var stored = before ?? StoredState(state: nil)
-            if let decision {
+        }
+        if let decision {
+            var refusal: String?
+            // A key written by an earlier version carries its own ids: they move to the round's bucket.
+            let carriesIDs = role.deduplicatesInputs && !(before?.applied.isEmpty ?? true)
+            if !decision.state.isUnchanged || carriesIDs {
+                var stored = before ?? StoredState(state: nil)
                 stored.apply(decision.state)
-                // A key written by an earlier version carries its own ids: they move to the batch's bucket.
-                let carriesIDs = role.deduplicatesInputs && !stored.applied.isEmpty
                 if carriesIDs {
-                    for (id, time) in zip(stored.applied, stored.appliedAt) { remember(id, at: time, partition: record.partition) }
+                    for (id, time) in zip(stored.applied, stored.appliedAt) { round.remember(id, at: time) }
                     stored.applied = []
                     stored.appliedAt = []
                 }
-                if decision.state != .unchanged || carriesIDs, let refusal = write(stored.keptOrTombstone, changelogKey, record, before, store: &store) {
-                    failure = refusal
-                }
-                if failure == nil {
-                    if role.deduplicatesInputs { remember(recordID, at: record.timestampMilliseconds, partition: record.partition) }
-                    for message in decision.messages { outcome.append(message, origin: position) }
-                    outcome.emitted += decision.messages.count
-                    return
-                }
+                refusal = write(stored.keptOrTombstone, key, record, store: &store, round: &round)
             }
-            deadLetter(record, reason: failure!)
-            // Remembered like an applied record: a redelivered poison record is not dead-lettered twice.
-            if role.deduplicatesInputs { remember(recordID, at: record.timestampMilliseconds, partition: record.partition) }
-        }
-
-        func hasRemembered(_ id: String, _ partition: Int32) -> Bool {
-            remembered[partition]?.set.contains(DedupeBucket.remembered(id)) ?? false
-        }
-
-        mutating func remember(_ id: String, at time: Int64, partition: Int32) {
-            let id = DedupeBucket.remembered(id)
-            guard remembered[partition, default: ([], [], [])].set.insert(id).inserted else { return }
-            remembered[partition]!.ids.append(id)
-            remembered[partition]!.times.append(time)
-        }
-
-        /// The batch's applied ids, as one bucket per partition (more if it applied many records),
-        /// written once and never changed: they go with a tombstone once the dedupe window passes.
-        mutating func writeBuckets(_ handled: ArraySlice<InboundRecord>, version: ChangelogVersion, store: inout StateStore<Role.State>) throws {
-            let perBucket = max(16, processor.maxStateBytes / DedupeBucket.bytesPerID)
-            for (partition, batch) in remembered.sorted(by: { $0.key < $1.key }) {
-                guard let source = handled.last(where: { $0.partition == partition }) else { continue }
-                for (part, start) in stride(from: 0, to: batch.ids.count, by: perBucket).enumerated() {
-                    let end = min(start + perBucket, batch.ids.count)
-                    let changelogKey = ChangelogKey(partition: partition, key: DedupeBucket.key(version, part: part))
-                    let before = store[partition, changelogKey.key]
-                    var bucket = before ?? StoredState(state: nil)
-                    bucket.applied += batch.ids[start..<end]
-                    bucket.appliedAt += batch.times[start..<end]
-                    noteChange(changelogKey, record: source, before: before)
-                    encoded[changelogKey] = .some(try processor.encode(bucket))
-                    store[partition, changelogKey.key] = bucket
-                    store.noteGhost(partition: partition, key: changelogKey.key, at: bucket.newestAppliedAt)
-                    buckets[partition, default: []].insert(changelogKey.key)
-                }
-            }
-            remembered = [:]
-        }
-
-        /// Stores a key's new value once its encoding fits; returns why not otherwise (the store is
-        /// left as it was).
-        mutating func write(
-            _ stored: StoredState<Role.State>?,
-            _ changelogKey: ChangelogKey,
-            _ record: InboundRecord,
-            _ before: StoredState<Role.State>?,
-            store: inout StateStore<Role.State>
-        ) -> String? {
-            let bytes: [UInt8]?
-            do {
-                bytes = try stored.map(processor.encode)
-            } catch {
-                return "the state of key \(changelogKey.key) in role \(role.name) cannot be encoded: \(error)"
-            }
-            if let bytes, bytes.count > processor.maxStateBytes {
-                outcome.oversizedStates.append(changelogKey.key)
-                return "the state of key \(changelogKey.key) in role \(role.name) would be \(bytes.count) bytes, over the limit of \(processor.maxStateBytes)"
-            }
-            noteChange(changelogKey, record: record, before: before)
-            encoded[changelogKey] = .some(bytes)
-            store[changelogKey.partition, changelogKey.key] = stored
-            return nil
-        }
-
-        /// A tick-like input: the role sees every key of the partition and may change any of them.
-        mutating func applyPartitionWide(_ input: Role.Input, _ record: InboundRecord, _ position: RecordPosition, store: inout StateStore<Role.State>) throws {
-            let result: PartitionResult<Role.State>
-            let messages: [KafkaProducerMessage]
-            do {
-                let states = PartitionStates(entries: store.entries(partition: record.partition))
-                result = try BatchProcessor.failure(from: { try role.handlePartition(input, states: states, context: HandlerContext(record: record)) })
-                messages = try processor.envelopes(result.outputs, for: record)
-            } catch let error as RecordFailure {
-                deadLetter(record, reason: error.reason)
+            if let refusal {
+                failure = refusal
+            } else {
+                if role.deduplicatesInputs { round.remember(recordID, at: record.timestampMilliseconds) }
+                for (index, output) in decision.outputs.enumerated() { round.append(envelope(output, for: record, index: index), origin: position) }
+                round.emitted += decision.outputs.count
                 return
             }
-            for (key, change) in result.changes.sorted(by: { $0.key < $1.key }) where change != .unchanged {
-                let changelogKey = ChangelogKey(partition: record.partition, key: key)
-                let before = store[record.partition, key]
-                var stored = before ?? StoredState(state: nil)
-                stored.apply(change)
-                if let refusal = write(stored.keptOrTombstone, changelogKey, record, before, store: &store) {
-                    // The input's effects on other keys stand; this key keeps its value and the reason is on record.
-                    deadLetter(record, reason: refusal)
-                }
-            }
-            for message in messages { outcome.append(message, origin: position) }
-            outcome.emitted += messages.count
         }
+        deadLetter(record, reason: failure!, round: &round)
+        // Remembered like an applied record: a redelivered poison record is not dead-lettered twice.
+        if role.deduplicatesInputs { round.remember(recordID, at: record.timestampMilliseconds) }
+    }
 
-        /// Buckets (and deleted keys of earlier versions) whose ids have outlived the dedupe window, or
-        /// that the partition's capacity pushes out, go for good: a tombstone each.
-        mutating func tombstoneExpiredGhosts(_ handled: ArraySlice<InboundRecord>, store: inout StateStore<Role.State>) {
-            guard role.deduplicatesInputs else { return }
-            var newest: [Int32: InboundRecord] = [:]
-            for record in handled where (newest[record.partition]?.timestampMilliseconds ?? .min) <= record.timestampMilliseconds {
-                newest[record.partition] = record
+    /// The round's applied ids, as one bucket (more if it applied many records), written once and
+    /// never changed: they go with a tombstone once the dedupe window passes.
+    private func writeBuckets(_ round: inout PartitionRound, version: ChangelogVersion, store: inout StateStore<Role.State>) throws {
+        guard !round.rememberedIDs.isEmpty, let lastTopic = round.lastTopic else { return }
+        let partition = round.partition
+        let perBucket = max(16, maxStateBytes / DedupeBucket.bytesPerID)
+        for (part, start) in stride(from: 0, to: round.rememberedIDs.count, by: perBucket).enumerated() {
+            let end = min(start + perBucket, round.rememberedIDs.count)
+            let key = DedupeBucket.key(version, part: part)
+            var bucket = store[partition, key] ?? StoredState(state: nil)
+            bucket.applied += round.rememberedIDs[start..<end]
+            bucket.appliedAt += round.rememberedTimes[start..<end]
+            round.noteChange(key, topic: lastTopic)
+            round.encoded[key] = .some(try encode(bucket))
+            store[partition, key] = bucket
+            store.noteGhost(partition: partition, key: key, at: bucket.newestAppliedAt)
+            round.buckets.insert(key)
+        }
+        round.rememberedIDs = []
+        round.rememberedTimes = []
+        round.rememberedSet = []
+    }
+
+    /// Stores a key's new value once its encoding fits; returns why not otherwise (the store is left
+    /// as it was).
+    private func write(
+        _ stored: StoredState<Role.State>?,
+        _ key: String,
+        _ record: InboundRecord,
+        store: inout StateStore<Role.State>,
+        round: inout PartitionRound
+    ) -> String? {
+        let bytes: [UInt8]?
+        do {
+            bytes = try stored.map(encode)
+        } catch {
+            return "the state of key \(key) in role \(role.name) cannot be encoded: \(error)"
+        }
+        if let bytes, bytes.count > maxStateBytes {
+            round.oversizedStates.append(key)
+            return "the state of key \(key) in role \(role.name) would be \(bytes.count) bytes, over the limit of \(maxStateBytes)"
+        }
+        round.noteChange(key, topic: record.topic)
+        round.encoded[key] = .some(bytes)
+        store[record.partition, key] = stored
+        return nil
+    }
+
+    /// A tick-like input: the role sees every key of the partition and may change any of them.
+    private func applyPartitionWide(
+        _ input: Role.Input,
+        _ record: InboundRecord,
+        _ position: RecordPosition,
+        store: inout StateStore<Role.State>,
+        round: inout PartitionRound
+    ) throws {
+        let result: PartitionResult<Role.State>
+        let messages: [KafkaProducerMessage]
+        do {
+            let states = PartitionStates(entries: store.entries(partition: record.partition))
+            result = try BatchProcessor.failure(from: { try role.handlePartition(input, states: states, context: HandlerContext(record: record)) })
+            messages = try envelopes(result.outputs, for: record)
+        } catch let error as RecordFailure {
+            deadLetter(record, reason: error.reason, round: &round)
+            return
+        }
+        for (key, change) in result.changes.sorted(by: { $0.key < $1.key }) where change != .unchanged {
+            var stored = store[record.partition, key] ?? StoredState(state: nil)
+            stored.apply(change)
+            if let refusal = write(stored.keptOrTombstone, key, record, store: &store, round: &round) {
+                // The input's effects on other keys stand; this key keeps its value and the reason is on record.
+                deadLetter(record, reason: refusal, round: &round)
             }
-            for (partition, record) in newest {
-                let horizon = record.timestampMilliseconds - processor.dedupeWindow.milliseconds
-                let capacity = processor.dedupeWindow.capacity
-                for key in store.expireGhosts(partition: partition, before: horizon, capacity: capacity, keeping: buckets[partition] ?? []) {
-                    let changelogKey = ChangelogKey(partition: partition, key: key)
-                    let before = store[partition, key]
-                    noteChange(changelogKey, record: record, before: before)
-                    encoded[changelogKey] = .some(nil)
-                    store[partition, key] = nil
-                }
-            }
+        }
+        for message in messages { round.append(message, origin: position) }
+        round.emitted += messages.count
+    }
+
+    /// Buckets (and deleted keys of earlier versions) whose ids have outlived the dedupe window, or
+    /// that the partition's capacity pushes out, go for good: a tombstone each.
+    private func tombstoneExpiredGhosts(_ round: inout PartitionRound, store: inout StateStore<Role.State>) {
+        guard role.deduplicatesInputs, let newest = round.newest else { return }
+        let partition = round.partition
+        let horizon = newest.time - dedupeWindow.milliseconds
+        for key in store.expireGhosts(partition: partition, before: horizon, capacity: dedupeWindow.capacity, keeping: round.buckets) {
+            round.noteChange(key, topic: newest.topic)
+            round.encoded[key] = .some(nil)
+            store[partition, key] = nil
         }
     }
 
@@ -370,11 +361,26 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
 
     /// The outputs with their headers, or why they cannot be produced.
     func envelopes(_ outputs: [OutboundMessage], for record: InboundRecord) throws -> [KafkaProducerMessage] {
-        let messages = outputs.enumerated().map { envelope($1, for: record, index: $0) }
-        if let big = messages.first(where: { $0.approximateSize > maxMessageBytes }) {
-            throw RecordFailure(reason: "output to \(big.topic) of \(big.approximateSize) bytes exceeds the limit of \(maxMessageBytes)")
+        try checkSizes(outputs, for: record)
+        return outputs.enumerated().map { envelope($1, for: record, index: $0) }
+    }
+
+    /// Why `outputs` cannot be produced, if one is too large: its envelope adds at most
+    /// `envelopeBytes` to it.
+    func checkSizes(_ outputs: [OutboundMessage], for record: InboundRecord) throws {
+        for output in outputs {
+            let size = 64 + (output.key?.utf8.count ?? 0) + output.value.count + output.headers.approximateSize + output.type.utf8.count
+            guard size + envelopeBytes(for: record) > maxMessageBytes else { continue }
+            let exact = envelope(output, for: record, index: 0).approximateSize
+            if exact > maxMessageBytes {
+                throw RecordFailure(reason: "output to \(output.topic) of \(exact) bytes exceeds the limit of \(maxMessageBytes)")
+            }
         }
-        return messages
+    }
+
+    /// The most the CloudEvents headers of an output of `record` take, bar its type.
+    private func envelopeBytes(for record: InboundRecord) -> Int {
+        512 + roleName.count * 2 + 2 * record.headers.approximateSize
     }
 
     func encode(_ stored: StoredState<Role.State>) throws -> [UInt8] {
@@ -411,23 +417,39 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
 
     /// Adds the CloudEvents headers; the id is derived from the role, the input's id and the output's
     /// index, so a copy of the input that slips through (under another offset) yields the same ids.
+    /// The headers are written straight into one buffer from bytes at hand: no string per header.
     func envelope(_ output: OutboundMessage, for record: InboundRecord, index: Int) -> KafkaProducerMessage {
-        let inputID = record.id
-        var headers = [
-            KafkaHeader(key: CloudEventHeader.id, string: MessageID.derived(role: role.name, inputID: inputID, index: index)),
-            KafkaHeader(key: CloudEventHeader.type, string: output.type),
-            KafkaHeader(key: CloudEventHeader.source, string: "souk/\(role.name)"),
-            KafkaHeader(key: CloudEventHeader.specVersion, string: "1.0"),
-            KafkaHeader(key: CloudEventHeader.time, string: record.timestamp.rfc3339),
-            KafkaHeader(key: CloudEventHeader.contentType, string: "application/json"),
-            KafkaHeader(key: CloudEventHeader.correlationID, string: output.correlationID ?? record.correlationID),
-            KafkaHeader(key: CloudEventHeader.causationID, string: inputID),
-        ]
+        var headers = KafkaHeaders(reservingBytes: 320 + output.type.utf8.count + output.headers.approximateSize, count: 8 + output.headers.count)
+        record.withID { inputID in
+            roleName.withUnsafeBytes { role in
+                withUnsafeTemporaryAllocation(byteCount: role.count + 33, alignment: 1) { buffer in
+                    let length = MessageID.write(role: role, inputID: inputID, index: index, into: buffer)
+                    headers.append(name: CloudEventHeader.id, value: UnsafeRawBufferPointer(rebasing: buffer[..<length]))
+                }
+            }
+            headers.append(name: CloudEventHeader.type, string: output.type)
+            source.withUnsafeBytes { headers.append(name: CloudEventHeader.source, value: $0) }
+            headers.append(name: CloudEventHeader.specVersion, string: "1.0")
+            let written: Bool? = Date.withRFC3339(milliseconds: record.timestampMilliseconds) { time in
+                headers.append(name: CloudEventHeader.time, value: time)
+                return true
+            }
+            if written == nil { headers.append(name: CloudEventHeader.time, string: record.timestamp.rfc3339) }
+            headers.append(name: CloudEventHeader.contentType, string: "application/json")
+            if let correlation = output.correlationID {
+                headers.append(name: CloudEventHeader.correlationID, string: correlation)
+            } else {
+                record.headers.withValue(CloudEventHeader.correlationID) { inherited in
+                    headers.append(name: CloudEventHeader.correlationID, value: inherited ?? inputID)
+                }
+            }
+            headers.append(name: CloudEventHeader.causationID, value: inputID)
+        }
         headers += output.headers
         return KafkaProducerMessage(topic: output.topic, key: output.key.map { Array($0.utf8) }, value: output.value, headers: headers)
     }
 
-    func changelogRecord(_ key: ChangelogKey, value: [UInt8]?, source: InboundRecord, version: ChangelogVersion) -> KafkaProducerMessage {
+    func changelogRecord(_ key: ChangelogKey, value: [UInt8]?, source: (topic: String, offset: Int64), version: ChangelogVersion) -> KafkaProducerMessage {
         KafkaProducerMessage(
             topic: role.changelogTopic,
             partition: key.partition,
@@ -438,7 +460,7 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
     }
 
     /// A record that only carries the partition's position, so that a transaction can commit offsets.
-    func positionMarker(partition: Int32, source: InboundRecord, version: ChangelogVersion) -> KafkaProducerMessage {
+    func positionMarker(partition: Int32, source: (topic: String, offset: Int64), version: ChangelogVersion) -> KafkaProducerMessage {
         KafkaProducerMessage(
             topic: role.changelogTopic,
             partition: partition,
@@ -460,24 +482,13 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
                 KafkaHeader(key: DeadLetterHeader.sourceOffset, string: String(record.offset)),
                 KafkaHeader(key: DeadLetterHeader.time, string: record.timestamp.rfc3339),
             ]
-        var letter = KafkaProducerMessage(topic: role.deadLetterTopic, key: record.key.map { Array($0.utf8) }, value: record.value, headers: headers)
+        var letter = KafkaProducerMessage(topic: role.deadLetterTopic, key: record.keyBytes, value: record.value, headers: headers)
         if letter.approximateSize > maxMessageBytes {
             headers.append(KafkaHeader(key: DeadLetterHeader.valueOmitted, string: String(record.value?.count ?? 0)))
-            letter = KafkaProducerMessage(topic: role.deadLetterTopic, key: record.key.map { Array($0.utf8).prefix(1024).map { $0 } }, value: nil, headers: headers)
+            letter = KafkaProducerMessage(topic: role.deadLetterTopic, key: record.keyBytes.map { Array($0.prefix(1024)) }, value: nil, headers: headers)
         }
         return letter
     }
-}
-
-extension KafkaProducerMessage {
-    /// Bytes on the wire, near enough to compare with `message.max.bytes`.
-    var approximateSize: Int {
-        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(64) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 8 }
-    }
-}
-
-extension InboundRecord {
-    var timestampMilliseconds: Int64 { Int64((timestamp.timeIntervalSince1970 * 1000).rounded()) }
 }
 
 /// A state key within its partition.

@@ -22,15 +22,16 @@ public struct ChangelogSource: Equatable, Sendable {
         self.version = version
     }
 
-    public var headers: [KafkaHeader] {
-        [
-            KafkaHeader(key: Self.topicHeader, string: topic), KafkaHeader(key: Self.offsetHeader, string: String(offset)),
-            KafkaHeader(key: Self.generationHeader, string: String(version.generation)),
-            KafkaHeader(key: Self.sequenceHeader, string: String(version.sequence)),
-        ]
+    public var headers: KafkaHeaders {
+        var headers = KafkaHeaders(reservingBytes: 96 + topic.utf8.count, count: 4)
+        headers.append(name: Self.topicHeader, string: topic)
+        headers.append(name: Self.offsetHeader, string: String(offset))
+        headers.append(name: Self.generationHeader, string: String(version.generation))
+        headers.append(name: Self.sequenceHeader, string: String(version.sequence))
+        return headers
     }
 
-    public init?(headers: [KafkaHeader]) {
+    public init?(headers: KafkaHeaders) {
         guard let topic = headers.string(Self.topicHeader), let offset = headers.string(Self.offsetHeader).flatMap(Int64.init) else {
             return nil
         }

@@ -16,14 +16,15 @@ final class PartitionOwner {
     let token: Int
     var phase: Phase
     var producer: KafkaTransactionalProducer?
+    /// Whether the producer's transaction is open (begun for the round being filled or committed).
+    var inTransaction = false
+    /// The version of the next transaction's changelog records.
     var version = ChangelogVersion.initial
     /// Offsets of batches that wrote nothing, committed with the next transaction that writes.
     var carried: [KafkaTopicPartition: Int64] = [:]
     var carriedSince: ContinuousClock.Instant?
-    /// Keys to write again with the next commit (after an abort, or a previous owner's leftovers).
-    var rewrite: Set<ChangelogKey> = []
-    /// Inputs whose outputs failed for good: dead-lettered when reprocessed.
-    var poisoned: [RecordPosition: String] = [:]
+    /// Keys to write again with the next commit (a previous owner's leftovers).
+    var rewrite: Set<String> = []
     /// Since when its batches abort or fail (nil: the last one committed).
     var failingSince: ContinuousClock.Instant?
     /// Its last commit, until the group is seen to show its offsets (`StreamConfiguration.confirmCommits`).
@@ -55,6 +56,12 @@ final class PartitionOwner {
         if carriedSince == nil { carriedSince = .now }
     }
 
+    /// The version a transaction about to be committed writes with: every attempt takes the next.
+    func nextVersion() -> ChangelogVersion {
+        defer { version = version.next }
+        return version
+    }
+
     func committed(_ offsets: [KafkaTopicPartition: Int64], closing: Bool = false) {
         lastCommit = (offsets, .now)
         lastCommitClosed = closing
@@ -62,11 +69,9 @@ final class PartitionOwner {
         carriedSince = nil
         rewrite = []
         failingSince = nil
-        version = version.next
     }
 
     func failed() {
-        version = version.next
         if failingSince == nil { failingSince = .now }
     }
 }

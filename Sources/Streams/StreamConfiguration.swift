@@ -65,6 +65,9 @@ public struct StreamConfiguration: Sendable {
     /// Apache Kafka does not need it (turn it off there).
     public var endPredecessorEpochs: Bool
     public var confirmInterval: Duration = .milliseconds(250)
+    /// How long a poll waits for records when the worker has nothing else to do (a commit that
+    /// returns meanwhile cuts it short).
+    public var pollTimeout: Duration = .milliseconds(100)
 
     public init(
         bootstrapServers: String,

@@ -5,18 +5,14 @@ import Metrics
 struct StreamMetrics: Sendable {
     let role: String
 
-    func recordBatch<State>(_ outcome: BatchOutcome<State>, records: some Collection<InboundRecord>, duration: Duration, committed: Bool) {
-        var perPartition: [Int32: Int] = [:]
-        for record in records { perPartition[record.partition, default: 0] += 1 }
-        for (partition, count) in perPartition {
-            Counter(label: "souk_stream_messages_in_total", dimensions: [("role", role), ("partition", String(partition))])
-                .increment(by: count)
-        }
-        Counter(label: "souk_stream_messages_out_total", dimensions: [("role", role)]).increment(by: outcome.emitted)
-        Counter(label: "souk_stream_dead_letters_total", dimensions: [("role", role)]).increment(by: outcome.deadLettered)
-        Counter(label: "souk_stream_duplicates_dropped_total", dimensions: [("role", role)]).increment(by: outcome.duplicates)
+    /// One partition's round, once its commit returned.
+    func recordRound(_ round: RoundSummary, partition: Int32, duration: Duration, committed: Bool) {
+        Counter(label: "souk_stream_messages_in_total", dimensions: [("role", role), ("partition", String(partition))]).increment(by: round.processed)
+        Counter(label: "souk_stream_messages_out_total", dimensions: [("role", role)]).increment(by: round.emitted)
+        Counter(label: "souk_stream_dead_letters_total", dimensions: [("role", role)]).increment(by: round.deadLettered)
+        Counter(label: "souk_stream_duplicates_dropped_total", dimensions: [("role", role)]).increment(by: round.duplicates)
         if committed {
-            Counter(label: "souk_stream_oversized_states_total", dimensions: [("role", role)]).increment(by: outcome.oversizedStates.count)
+            Counter(label: "souk_stream_oversized_states_total", dimensions: [("role", role)]).increment(by: round.oversizedStates.count)
         }
         Counter(label: "souk_stream_transactions_total", dimensions: [("role", role), ("outcome", committed ? "commit" : "abort")])
             .increment()

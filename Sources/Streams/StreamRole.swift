@@ -82,6 +82,11 @@ public struct HandlerResult<State: Sendable & Equatable>: Sendable {
         case unchanged
         case set(State)
         case delete
+
+        var isUnchanged: Bool {
+            if case .unchanged = self { return true }
+            return false
+        }
     }
 
     public var state: StateChange
@@ -102,7 +107,7 @@ public struct OutboundMessage: Sendable, Equatable {
     public var value: [UInt8]
     /// Overrides the correlation id inherited from the input (e.g. a saga names its order).
     public var correlationID: String?
-    public var headers: [KafkaHeader]
+    public var headers: KafkaHeaders
 
     public init(
         topic: String,
@@ -110,7 +115,7 @@ public struct OutboundMessage: Sendable, Equatable {
         type: String,
         value: [UInt8],
         correlationID: String? = nil,
-        headers: [KafkaHeader] = []
+        headers: KafkaHeaders = []
     ) {
         self.topic = topic
         self.key = key

@@ -35,6 +35,23 @@ extension Date {
     private static let lastMillisecond: Int64 = 253_402_300_799_999
 
     private static func rfc3339(milliseconds: Int64) -> String {
+        String(unsafeUninitializedCapacity: 24) { buffer in
+            writeRFC3339(milliseconds: milliseconds, into: UnsafeMutableRawBufferPointer(buffer))
+            return 24
+        }
+    }
+
+    /// Calls `body` with the 24 bytes of `milliseconds` since the epoch in RFC 3339, written by hand
+    /// on the stack (no string per record); `nil` outside years 1583–9999.
+    public static func withRFC3339<R>(milliseconds: Int64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard (firstMillisecond...lastMillisecond).contains(milliseconds) else { return nil }
+        return try withUnsafeTemporaryAllocation(byteCount: 24, alignment: 1) { buffer in
+            writeRFC3339(milliseconds: milliseconds, into: buffer)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+
+    private static func writeRFC3339(milliseconds: Int64, into buffer: UnsafeMutableRawBufferPointer) {
         let perDay: Int64 = 86_400_000
         var days = milliseconds / perDay
         var ofDay = milliseconds % perDay
@@ -52,29 +69,26 @@ extension Date {
         let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
         let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return String(unsafeUninitializedCapacity: 24) { buffer in
-            func put(_ value: Int64, digits: Int, at start: Int) {
-                var value = value
-                for position in stride(from: start + digits - 1, through: start, by: -1) {
-                    buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
+        func put(_ value: Int64, digits: Int, at start: Int) {
+            var value = value
+            for position in stride(from: start + digits - 1, through: start, by: -1) {
+                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
             }
-            put(year, digits: 4, at: 0)
-            buffer[4] = UInt8(ascii: "-")
-            put(month, digits: 2, at: 5)
-            buffer[7] = UInt8(ascii: "-")
-            put(day, digits: 2, at: 8)
-            buffer[10] = UInt8(ascii: "T")
-            put(ofDay / 3_600_000, digits: 2, at: 11)
-            buffer[13] = UInt8(ascii: ":")
-            put(ofDay / 60_000 % 60, digits: 2, at: 14)
-            buffer[16] = UInt8(ascii: ":")
-            put(ofDay / 1000 % 60, digits: 2, at: 17)
-            buffer[19] = UInt8(ascii: ".")
-            put(ofDay % 1000, digits: 3, at: 20)
-            buffer[23] = UInt8(ascii: "Z")
-            return 24
         }
+        put(year, digits: 4, at: 0)
+        buffer[4] = UInt8(ascii: "-")
+        put(month, digits: 2, at: 5)
+        buffer[7] = UInt8(ascii: "-")
+        put(day, digits: 2, at: 8)
+        buffer[10] = UInt8(ascii: "T")
+        put(ofDay / 3_600_000, digits: 2, at: 11)
+        buffer[13] = UInt8(ascii: ":")
+        put(ofDay / 60_000 % 60, digits: 2, at: 14)
+        buffer[16] = UInt8(ascii: ":")
+        put(ofDay / 1000 % 60, digits: 2, at: 17)
+        buffer[19] = UInt8(ascii: ".")
+        put(ofDay % 1000, digits: 3, at: 20)
+        buffer[23] = UInt8(ascii: "Z")
     }
 }

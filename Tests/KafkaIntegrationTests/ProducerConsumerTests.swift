@@ -10,7 +10,7 @@ import TestSupport
     @Test func roundTripKeepsKeysHeadersAndPartitions() async throws {
         let topic = try await stack.freshTopic("roundtrip", partitions: 3)
         let producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)
-        let headers = [
+        let headers: KafkaHeaders = [
             KafkaHeader(key: "ce_type", string: "souk.test.Ping"),
             KafkaHeader(key: "empty", value: nil),
             KafkaHeader(key: "bytes", value: [0, 255, 7]),

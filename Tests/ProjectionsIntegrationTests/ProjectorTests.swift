@@ -17,7 +17,7 @@ import TestSupport
     }
 
     func event<Message: TopicMessage>(_ message: Message, topic: String, id: String, correlation: String? = nil) throws -> KafkaProducerMessage {
-        var headers = [
+        var headers: KafkaHeaders = [
             KafkaHeader(key: CloudEventHeader.id, string: id), KafkaHeader(key: CloudEventHeader.type, string: Message.typeName),
             KafkaHeader(key: CloudEventHeader.time, string: "2026-11-25T10:00:00.000Z"),
         ]

@@ -32,7 +32,7 @@ import Testing
         return try #require(outputs.first).decoded(CommandRejected.self)
     }
 
-    static func actor(_ value: String) -> [KafkaHeader] { [KafkaHeader(key: SoukHeader.actor, string: value)] }
+    static func actor(_ value: String) -> KafkaHeaders { [KafkaHeader(key: SoukHeader.actor, string: value)] }
 
     @Test func aCustomerActsOnlyOnItsOwnCarts() async throws {
         var carts = try await harness()

@@ -19,13 +19,13 @@ struct RoleHarness<Role: StreamRole> {
 
     /// Sends one command (or event) and returns the records the role emits to non-internal topics.
     mutating func send<Message: TopicMessage>(
-        _ message: Message, topic: String, id: String = UUID().uuidString, headers: [KafkaHeader] = []
+        _ message: Message, topic: String, id: String = UUID().uuidString, headers: KafkaHeaders = []
     ) async throws -> [KafkaProducerMessage] {
         try await send(topic: topic, key: message.key, type: Message.typeName, value: message.encoded(), id: id, headers: headers)
     }
 
     mutating func send(
-        topic: String, key: String, type: String, value: [UInt8], id: String = UUID().uuidString, headers: [KafkaHeader] = []
+        topic: String, key: String, type: String, value: [UInt8], id: String = UUID().uuidString, headers: KafkaHeaders = []
     ) async throws -> [KafkaProducerMessage] {
         var queue = [record(topic: topic, key: key, value: value, headers: [
             KafkaHeader(key: CloudEventHeader.id, string: id), KafkaHeader(key: CloudEventHeader.type, string: type),
@@ -47,7 +47,7 @@ struct RoleHarness<Role: StreamRole> {
         return external
     }
 
-    private mutating func record(topic: String, key: String, value: [UInt8], headers: [KafkaHeader]) -> InboundRecord {
+    private mutating func record(topic: String, key: String, value: [UInt8], headers: KafkaHeaders) -> InboundRecord {
         let offset = nextOffset[topic, default: 0]
         nextOffset[topic] = offset + 1
         return InboundRecord(topic: topic, partition: 0, offset: offset, key: key, value: value, headers: headers, timestamp: now)

@@ -20,7 +20,7 @@ final class SagaHarness {
     }
 
     /// Sends a record and everything it causes, until the system is quiet.
-    func send(topic: String, key: String?, type: String, value: [UInt8], headers: [KafkaHeader] = []) async throws {
+    func send(topic: String, key: String?, type: String, value: [UInt8], headers: KafkaHeaders = []) async throws {
         var queue = [KafkaProducerMessage(topic: topic, key: key.map { Array($0.utf8) }, value: value, headers: [KafkaHeader(key: CloudEventHeader.type, string: type)] + headers)]
         while !queue.isEmpty {
             let message = queue.removeFirst()

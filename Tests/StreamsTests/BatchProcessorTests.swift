@@ -9,12 +9,12 @@ import Testing
     let role = CountingRole(inputTopic: "in", outputTopic: "out")
 
     func record(_ offset: Int64, key: String = "a", value: String = #"{"amount":1}"#, partition: Int32 = 0, id: String? = nil) -> InboundRecord {
-        var headers: [KafkaHeader] = []
+        var headers = KafkaHeaders()
         if let id { headers.append(KafkaHeader(key: CloudEventHeader.id, string: id)) }
         return InboundRecord(topic: "in", partition: partition, offset: offset, key: key, value: Array(value.utf8), headers: headers)
     }
 
-    func counts(_ outcome: BatchOutcome<Int>) throws -> [CountingRole.Counted] {
+    func counts(_ outcome: BatchOutcome) throws -> [CountingRole.Counted] {
         try outcome.messages.filter { $0.topic == "out" }.map { try JSONDecoder().decode(CountingRole.Counted.self, from: Data($0.value!)) }
     }
 
@@ -227,16 +227,41 @@ import Testing
         #expect(outcome.messages[0].headers.string(DeadLetterHeader.reason)?.hasPrefix("oversized") == true)
     }
 
-    @Test func rollBackRestoresTheStoreAsBeforeTheBatch() async throws {
+    @Test func aRoundHandledInChunksIsClosedOnceWithTheLastSourceOfEachKey() async throws {
         var store = StateStore<Int>()
         let processor = BatchProcessor(role: role)
-        _ = try await processor.process([record(0)], store: &store)
-        let before = store
-        let outcome = try await processor.process([record(1), record(2, key: "new")], store: &store)
-        #expect(store.state(partition: 0, key: "a") == 2)
-        outcome.rollBack(&store)
-        #expect(store[0, "a"] == before[0, "a"])
-        #expect(store[0, "new"] == nil)
+        var round = PartitionRound(partition: 0)
+        try await processor.handle([record(0), record(1, key: "b")], store: &store, round: &round)
+        let first = round.takeMessages()
+        #expect(first.firstTag == 0)
+        #expect(first.messages.map(\.topic) == ["out", "out"])
+        try await processor.handle([record(2), record(3, value: "{")], store: &store, round: &round)
+        let second = round.takeMessages()
+        #expect(second.firstTag == 2)
+        #expect(second.messages.map(\.topic) == ["out", role.deadLetterTopic])
+        // Each output's origin is its input; a dead letter has none.
+        #expect(round.origins.map { $0?.offset } == [0, 1, 2, nil])
+        try processor.close(&round, version: .initial, store: &store)
+        let changelog = round.takeMessages()
+        #expect(changelog.firstTag == 4)
+        #expect(changelog.messages.map { String(decoding: $0.key!, as: UTF8.self) } == ["a", "b", DedupeBucket.key(.initial, part: 0)])
+        // One record per key, with its final state, naming the round's last record as its source.
+        #expect(changelog.messages.allSatisfy { ChangelogSource(headers: $0.headers) == ChangelogSource(topic: "in", offset: 3) })
+        #expect(try JSONDecoder().decode(StoredState<Int>.self, from: Data(changelog.messages[0].value!)).state == 2)
+        #expect(round.lastOffsets == [KafkaTopicPartition(topic: "in", partition: 0): 3])
+        #expect(round.processed == 4)
+    }
+
+    @Test func aRoundThatChangedNothingWritesNothing() async throws {
+        var store = StateStore<Int>()
+        let processor = BatchProcessor(role: role)
+        _ = try await processor.process([record(0, id: "x")], store: &store)
+        var round = PartitionRound(partition: 0)
+        try await processor.handle([record(1, id: "x")], store: &store, round: &round)
+        try processor.close(&round, version: .initial.next, store: &store)
+        #expect(round.duplicates == 1)
+        #expect(round.origins.isEmpty, "a round of duplicates carries its offsets to a later transaction")
+        #expect(round.lastOffsets == [KafkaTopicPartition(topic: "in", partition: 0): 1])
     }
 }
 

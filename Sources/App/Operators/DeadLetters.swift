@@ -106,7 +106,7 @@ public struct DeadLetterTool: Sendable {
             let written = try await producer.withTransaction { txn in
                 var written: [KafkaTopicPartition: Int64] = [:]
                 for letter in letters {
-                    let headers = letter.message.headers.filter { !$0.key.hasPrefix("dlq_") && $0.key != Self.redrivenFromHeader }
+                    let headers = KafkaHeaders(letter.message.headers.filter { !$0.key.hasPrefix("dlq_") && $0.key != Self.redrivenFromHeader })
                         + [KafkaHeader(key: Self.redrivenFromHeader, string: "\(topic):\(letter.id)")]
                     let report = try await txn.send(KafkaProducerMessage(topic: letter.sourceTopic!, key: letter.message.key, value: letter.message.value, headers: headers))
                     let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)

@@ -4,25 +4,26 @@ extension RDKafkaClient {
     /// Enqueues one record; librdkafka copies the bytes. `promise` is completed by the delivery callback.
     /// Returns `false` when the local queue is full, so the caller can wait and retry.
     func enqueue(_ message: KafkaProducerMessage, promise: DeliveryPromise?, tag: DeliveryTag? = nil) throws(KafkaError) -> Bool {
+        guard let topic = topicHandle(message.topic) else {
+            throw KafkaError(kind: .failed, codeName: "_INVALID_ARG", message: "no topic handle for '\(message.topic)'")
+        }
         var headers: OpaquePointer? = nil
         if !message.headers.isEmpty {
-            headers = rd_kafka_headers_new(message.headers.count)
-            for header in message.headers {
-                if let value = header.value {
-                    value.withUnsafeBytes { bytes in
-                        _ = rd_kafka_header_add(headers, header.key, -1, bytes.baseAddress, bytes.count)
-                    }
-                } else {
-                    rd_kafka_header_add(headers, header.key, -1, nil, 0)
+            let list = rd_kafka_headers_new(message.headers.count)
+            message.headers.forEachRaw { name, value in
+                _ = name.withMemoryRebound(to: CChar.self) { name in
+                    // An empty value is not a null one: it needs an address all the same.
+                    rd_kafka_header_add(list, name.baseAddress, name.count, value.map { $0.baseAddress ?? emptyValue }, value?.count ?? 0)
                 }
             }
+            headers = list
         }
         let opaque = promise.map { Unmanaged.passRetained($0).toOpaque() } ?? tag?.opaque
         let code = message.key.withOptionalBytes { key in
             message.value.withOptionalBytes { value in
                 souk_rd_kafka_produce(
                     handle,
-                    message.topic,
+                    topic,
                     message.partition ?? -1,  // RD_KAFKA_PARTITION_UA: let the partitioner choose
                     key.baseAddress,
                     key.count,
@@ -59,6 +60,9 @@ extension RDKafkaClient {
         if let first = failures.first { throw first }
     }
 }
+
+/// Where an empty header value points.
+nonisolated(unsafe) private let emptyValue = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1))
 
 extension Optional where Wrapped == [UInt8] {
     func withOptionalBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -61,6 +61,28 @@ final class RDKafkaClient: @unchecked Sendable {
         self.logger = logger
         let name = String(cString: rd_kafka_name(handle))
         self.executor = BlockingExecutor(label: "souk.kafka.\(name)")
+        // A consumer without a group has no consumer queue: it reads one record per call then.
+        consumerQueue = type == .consumer ? rd_kafka_queue_get_consumer(handle) : nil
+    }
+
+    /// A consumer's queue (nil for a producer, or a consumer without a group): batches are read from it.
+    let consumerQueue: OpaquePointer?
+
+    /// Topic handles by name, made once per topic: producing by handle spares librdkafka a lookup
+    /// of the topic by name (a scan under a lock) per record.
+    private let topicHandles = Mutex<[String: TopicHandle]>([:])
+
+    /// Topic names by handle, read once per topic: a consumed record's topic is then shared, not
+    /// copied out of librdkafka per record.
+    let topicNames = Mutex<[TopicHandle: String]>([:])
+
+    func topicHandle(_ topic: String) -> OpaquePointer? {
+        topicHandles.withLock { handles in
+            if let known = handles[topic] { return known.pointer }
+            guard let created = rd_kafka_topic_new(handle, topic, nil) else { return nil }
+            handles[topic] = TopicHandle(pointer: created)
+            return created
+        }
     }
 
     /// Set when a consumer stops without leaving its group (see `KafkaConsumer.close(leavingGroup:)`).
@@ -69,9 +91,14 @@ final class RDKafkaClient: @unchecked Sendable {
     deinit {
         // Destroying waits for librdkafka's threads (and a consumer's close): never on the cooperative
         // pool, where the last reference is often dropped. The context lives until the handle is gone.
-        let doomed = DoomedHandle(handle: handle, context: context)
+        let doomed = DoomedHandle(
+            handle: handle, context: context, consumerQueue: consumerQueue, topics: topicHandles.withLock { $0.values.map(\.pointer) }
+        )
         let flags = skipConsumerCloseOnDestroy.load(ordering: .acquiring) ? Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE) : 0
         RDKafkaClient.destroyer.async {
+            // Every reference the application holds goes before the handle.
+            for topic in doomed.topics { rd_kafka_topic_destroy(topic) }
+            if let queue = doomed.consumerQueue { rd_kafka_queue_destroy(queue) }
             rd_kafka_destroy_flags(doomed.handle, flags)
             withExtendedLifetime(doomed.context) {}
         }
@@ -81,6 +108,8 @@ final class RDKafkaClient: @unchecked Sendable {
     private struct DoomedHandle: @unchecked Sendable {
         let handle: OpaquePointer
         let context: RDKafkaClientContext
+        let consumerQueue: OpaquePointer?
+        let topics: [OpaquePointer]
     }
 
     /// Where handles are destroyed, off the cooperative pool.
@@ -239,6 +268,11 @@ final class DeliveryPromise: Sendable {
     func fulfil(_ result: Result<KafkaDeliveryReport, KafkaError>) {
         continuation.resume(with: result.mapError { $0 as any Error })
     }
+}
+
+/// A librdkafka topic handle: only an address, valid while its client lives.
+struct TopicHandle: Hashable, @unchecked Sendable {
+    let pointer: OpaquePointer
 }
 
 extension String {
