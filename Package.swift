@@ -5,6 +5,16 @@ import PackageDescription
 // binary load it even when Debian's older librdkafka1 is installed too.
 let rdkafkaLibDir = "/opt/souk/librdkafka-2.8.0/lib"
 
+// The executables allocate with jemalloc: records are allocated on librdkafka's and the consumer's
+// threads and freed on the worker's; glibc's malloc spent a tenth of the exactly-once pipe's CPU
+// consolidating its bins (Benchmarks/README.md).
+let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc")]
+
+// The record path crosses Kafka, Timestamps and Streams: their generic helpers (`withValue`,
+// `withRFC3339`, the batch processor over a role) are specialised in the modules that call them,
+// instead of instantiating generic metadata per record.
+let crossModuleOptimization: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"])]
+
 let package = Package(
     name: "souk",
     platforms: [.macOS(.v15)],
@@ -50,6 +60,7 @@ let package = Package(
                 "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: crossModuleOptimization,
             linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", rdkafkaLibDir])]
         ),
         .target(
@@ -60,9 +71,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]
+            swiftSettings: crossModuleOptimization
         ),
-        .target(name: "Timestamps"),
+        .target(name: "Timestamps", swiftSettings: crossModuleOptimization),
         .target(name: "Contracts", dependencies: ["Timestamps"]),
         .target(name: "Commerce", dependencies: ["Contracts"]),
         .target(name: "RoleSupport", dependencies: ["Contracts", "Kafka", "Streams"]),
@@ -81,7 +92,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            linkerSettings: jemalloc
         ),
         .executableTarget(
             name: "souk-bench",
@@ -90,7 +102,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Benchmarks/souk-bench"
+            path: "Benchmarks/souk-bench",
+            linkerSettings: jemalloc
         ),
         .target(
             name: "App",
@@ -145,7 +158,8 @@ let package = Package(
                 "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            linkerSettings: jemalloc
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "App"]),
         .testTarget(name: "KafkaIntegrationTests", dependencies: ["Kafka", "TestSupport"]),

@@ -24,8 +24,15 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "A file of rows measured by earlier runs (each on a fresh broker): the new rows are added, and the table shows them all.")
     var results: String?
     @Option(help: "Log level of the runtime (trace shows each batch's timings).") var logLevel = "warning"
+    @Option(help: "Records for the record-path measurement (the runtime's CPU per record, no broker; 0: skip).") var recordPath = 0
 
     func run() async throws {
+        if recordPath > 0 {
+            let value = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+            let nanoseconds = try await RecordPath.measure(PipeRole(name: "bench", inputTopics: ["in"], outputTopic: "out"), records: recordPath, value: value)
+            print("record path, pass-through: \(String(format: "%.0f", nanoseconds)) ns/record")
+            return
+        }
         var logger = Logger(label: "souk.bench")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
         let environment = try SoukEnvironment.load()

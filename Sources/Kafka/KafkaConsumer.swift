@@ -209,6 +209,36 @@ public final class KafkaConsumer: Sendable {
         pollClock.withLock { $0.note(started: started, ended: ended, timeout: timeout) }
     }
 
+    /// Reads up to `maxMessages` records like `pollBatch`, but copies nothing out of them and returns
+    /// only how many there were: for a reader that needs to know how far a topic has been read (a
+    /// benchmark measuring a pipe by its output), not what it holds.
+    public func skim(maxMessages: Int = 10_000, timeout: Duration = .milliseconds(100)) async throws -> Int {
+        let started = ContinuousClock.now
+        defer { notePoll(started: started, timeout: timeout) }
+        let client = self.client
+        return try await client.blocking { handle in
+            var count = 0
+            if let first = rd_kafka_consumer_poll(handle, timeout.timeoutMilliseconds) {
+                if first.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR { count += 1 }
+                rd_kafka_message_destroy(first)
+            }
+            guard count > 0, let queue = client.consumerQueue else { return count }
+            let chunk = 1024
+            var pointers = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: chunk)
+            while count < maxMessages {
+                let read = pointers.withUnsafeMutableBufferPointer { buffer in
+                    rd_kafka_consume_batch_queue(queue, 0, buffer.baseAddress, min(chunk, maxMessages - count))
+                }
+                guard read > 0 else { break }
+                for index in 0..<read {
+                    if pointers[index]!.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR { count += 1 }
+                    rd_kafka_message_destroy(pointers[index])
+                }
+            }
+            return count
+        }
+    }
+
     /// Makes a poll that is waiting return at once (or the next one, if none is waiting): a worker
     /// whose commit has just returned goes on without waiting out the poll's timeout.
     public func wakeup() {

@@ -51,15 +51,72 @@ public struct KafkaHeaders: Sendable, Hashable {
 
     /// Appends a header from raw name and value bytes.
     public mutating func appendRaw(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?) {
-        precondition(name.count <= Int(UInt16.max), "a header name longer than 65,535 bytes")
-        let length = UInt16(name.count)
-        storage.append(UInt8(truncatingIfNeeded: length))
-        storage.append(UInt8(truncatingIfNeeded: length >> 8))
-        storage.append(contentsOf: name)
-        let valueLength = Int32(value.map { Int32($0.count) } ?? -1)
-        withUnsafeBytes(of: valueLength.littleEndian) { storage.append(contentsOf: $0) }
-        if let value { storage.append(contentsOf: value) }
+        let needed = Self.size(name: name.count, value: value?.count)
+        if storage.capacity < storage.count + needed { storage.reserveCapacity(Swift.max(storage.capacity * 2, storage.count + needed)) }
+        let start = storage.count
+        storage.append(contentsOf: repeatElement(0, count: needed))
+        storage.withUnsafeMutableBytes { bytes in
+            var writer = Writer(bytes: UnsafeMutableRawBufferPointer(rebasing: bytes[start...]))
+            writer.write(name: name, value: value)
+        }
         count += 1
+    }
+
+    /// Headers written straight into a buffer of `capacity` bytes (at least the sum of `size(name:value:)`
+    /// of every header `body` writes): one allocation, no copy.
+    public init(capacity: Int, _ body: (inout Writer) throws -> Void) rethrows {
+        var written = 0
+        storage = try [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            var writer = Writer(bytes: UnsafeMutableRawBufferPointer(buffer))
+            defer {
+                initialized = writer.position
+                written = writer.count
+            }
+            try body(&writer)
+        }
+        count = written
+    }
+
+    /// The bytes one header takes in the buffer.
+    public static func size(name: Int, value: Int?) -> Int { 6 + name + (value ?? 0) }
+
+    /// Writes headers into a buffer sized for them (`KafkaHeaders(capacity:_:)`).
+    public struct Writer {
+        let bytes: UnsafeMutableRawBufferPointer
+        var position = 0
+        var count = 0
+
+        public mutating func write(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?) {
+            precondition(name.count <= Int(UInt16.max), "a header name longer than 65,535 bytes")
+            precondition(position + KafkaHeaders.size(name: name.count, value: value?.count) <= bytes.count, "headers overflow their buffer")
+            bytes[position] = UInt8(truncatingIfNeeded: name.count)
+            bytes[position + 1] = UInt8(truncatingIfNeeded: name.count >> 8)
+            position += 2
+            if name.count > 0 { UnsafeMutableRawBufferPointer(rebasing: bytes[position..<position + name.count]).copyMemory(from: name) }
+            position += name.count
+            bytes.storeBytes(of: Int32(value.map { Int32($0.count) } ?? -1).littleEndian, toByteOffset: position, as: Int32.self)
+            position += 4
+            if let value, value.count > 0 {
+                UnsafeMutableRawBufferPointer(rebasing: bytes[position..<position + value.count]).copyMemory(from: value)
+                position += value.count
+            }
+            count += 1
+        }
+
+        public mutating func write(name: String, value: UnsafeRawBufferPointer?) {
+            var name = name
+            name.withUTF8 { write(name: UnsafeRawBufferPointer($0), value: value) }
+        }
+
+        public mutating func write(name: String, string: String) {
+            var string = string
+            string.withUTF8 { write(name: name, value: UnsafeRawBufferPointer($0)) }
+        }
+
+        /// Copies every header of `headers`.
+        public mutating func write(_ headers: KafkaHeaders) {
+            headers.forEachRaw { name, value in write(name: name, value: value) }
+        }
     }
 
     /// Calls `body` with each header's name and value bytes (`nil`: a null value), in order, without

@@ -35,6 +35,46 @@ extension KafkaTransactionalProducer {
         try client.enqueue(message, promise: nil, tag: DeliveryTag(tag))
     }
 
+    /// Begins a transaction first (when `beginning`), then enqueues `messages` under the tags from
+    /// `firstTag` on, on the producer's own thread, in order with every other call on it: the caller
+    /// does not wait. The first failure (the tag of a record refused at once, or a begin that failed)
+    /// is kept, nothing more is enqueued after it, and `takeBackgroundFailure()` reports it: call that
+    /// after a call that ran behind these (`sendOffsets`), before committing.
+    public func produceInBackground(_ messages: [KafkaProducerMessage], firstTag: Int, beginning: Bool) {
+        let client = self.client
+        client.executor.start {
+            let context = client.context
+            if context.backgroundFailure.withLock({ $0 != nil }) { return }
+            do {
+                if beginning { try KafkaError.check(rd_kafka_begin_transaction(client.handle)) }
+            } catch {
+                let error = error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)")
+                context.backgroundFailure.withLock { $0 = (nil, error) }
+                return
+            }
+            var tag = firstTag
+            for message in messages {
+                do {
+                    // A full local queue drains as the broker acknowledges (the poller serves the reports).
+                    while try !client.enqueue(message, promise: nil, tag: DeliveryTag(tag)) { rd_kafka_flush(client.handle, 5) }
+                } catch {
+                    let error = error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)")
+                    context.backgroundFailure.withLock { $0 = (tag, error) }
+                    return
+                }
+                tag += 1
+            }
+        }
+    }
+
+    /// The first failure of `produceInBackground` since the last call, if any.
+    public func takeBackgroundFailure() -> (tag: Int?, error: KafkaError)? {
+        client.context.backgroundFailure.withLock { failure in
+            defer { failure = nil }
+            return failure
+        }
+    }
+
     /// Records enqueued or in flight that the broker has not acknowledged yet (and events not served).
     public var unacknowledgedRecords: Int { Int(rd_kafka_outq_len(client.handle)) }
 

@@ -98,11 +98,20 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         self.retryPolicy = retryPolicy
         roleName = Array(role.name.utf8)
         source = Array("souk/\(role.name)".utf8)
+        // Names and fixed values of the eight CloudEvents headers (a time takes at most 32 bytes).
+        let names = [
+            CloudEventHeader.id, CloudEventHeader.type, CloudEventHeader.source, CloudEventHeader.specVersion, CloudEventHeader.time,
+            CloudEventHeader.contentType, CloudEventHeader.correlationID, CloudEventHeader.causationID,
+        ]
+        envelopeBytes = names.reduce(0) { KafkaHeaders.size(name: $1.utf8.count, value: 0) + $0 } + source.count + "1.0".utf8.count + 32
+            + "application/json".utf8.count
     }
 
     /// The role's name and `ce_source`, as bytes once.
     private let roleName: [UInt8]
     private let source: [UInt8]
+    /// What an output's CloudEvents headers take besides its id, type, correlation and causation.
+    private let envelopeBytes: Int
 
     /// Handles `records` (all of `round`'s partition) in order against `store`, which it updates, and
     /// adds their outputs and dead letters to `round`. Returns how many it handled: records left when
@@ -419,33 +428,38 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
     /// index, so a copy of the input that slips through (under another offset) yields the same ids.
     /// The headers are written straight into one buffer from bytes at hand: no string per header.
     func envelope(_ output: OutboundMessage, for record: InboundRecord, index: Int) -> KafkaProducerMessage {
-        var headers = KafkaHeaders(reservingBytes: 320 + output.type.utf8.count + output.headers.approximateSize, count: 8 + output.headers.count)
-        record.withID { inputID in
-            roleName.withUnsafeBytes { role in
-                withUnsafeTemporaryAllocation(byteCount: role.count + 33, alignment: 1) { buffer in
-                    let length = MessageID.write(role: role, inputID: inputID, index: index, into: buffer)
-                    headers.append(name: CloudEventHeader.id, value: UnsafeRawBufferPointer(rebasing: buffer[..<length]))
+        let headers = record.withID { inputID in
+            record.headers.withValue(CloudEventHeader.correlationID) { inherited in
+                let idLength = roleName.count + 33
+                let correlationLength = output.correlationID.map { $0.utf8.count } ?? (inherited ?? inputID).count
+                let capacity =
+                    envelopeBytes + idLength + output.type.utf8.count + correlationLength + inputID.count + output.headers.approximateSize
+                return KafkaHeaders(capacity: capacity) { writer in
+                    roleName.withUnsafeBytes { role in
+                        withUnsafeTemporaryAllocation(byteCount: idLength, alignment: 1) { buffer in
+                            let length = MessageID.write(role: role, inputID: inputID, index: index, into: buffer)
+                            writer.write(name: CloudEventHeader.id, value: UnsafeRawBufferPointer(rebasing: buffer[..<length]))
+                        }
+                    }
+                    writer.write(name: CloudEventHeader.type, string: output.type)
+                    source.withUnsafeBytes { writer.write(name: CloudEventHeader.source, value: $0) }
+                    writer.write(name: CloudEventHeader.specVersion, string: "1.0")
+                    let written: Bool? = Date.withRFC3339(milliseconds: record.timestampMilliseconds) { time in
+                        writer.write(name: CloudEventHeader.time, value: time)
+                        return true
+                    }
+                    if written == nil { writer.write(name: CloudEventHeader.time, string: record.timestamp.rfc3339) }
+                    writer.write(name: CloudEventHeader.contentType, string: "application/json")
+                    if let correlation = output.correlationID {
+                        writer.write(name: CloudEventHeader.correlationID, string: correlation)
+                    } else {
+                        writer.write(name: CloudEventHeader.correlationID, value: inherited ?? inputID)
+                    }
+                    writer.write(name: CloudEventHeader.causationID, value: inputID)
+                    writer.write(output.headers)
                 }
             }
-            headers.append(name: CloudEventHeader.type, string: output.type)
-            source.withUnsafeBytes { headers.append(name: CloudEventHeader.source, value: $0) }
-            headers.append(name: CloudEventHeader.specVersion, string: "1.0")
-            let written: Bool? = Date.withRFC3339(milliseconds: record.timestampMilliseconds) { time in
-                headers.append(name: CloudEventHeader.time, value: time)
-                return true
-            }
-            if written == nil { headers.append(name: CloudEventHeader.time, string: record.timestamp.rfc3339) }
-            headers.append(name: CloudEventHeader.contentType, string: "application/json")
-            if let correlation = output.correlationID {
-                headers.append(name: CloudEventHeader.correlationID, string: correlation)
-            } else {
-                record.headers.withValue(CloudEventHeader.correlationID) { inherited in
-                    headers.append(name: CloudEventHeader.correlationID, value: inherited ?? inputID)
-                }
-            }
-            headers.append(name: CloudEventHeader.causationID, value: inputID)
         }
-        headers += output.headers
         return KafkaProducerMessage(topic: output.topic, key: output.key.map { Array($0.utf8) }, value: output.value, headers: headers)
     }
 

@@ -113,6 +113,12 @@ extension CommitFlight {
             try? await producer.abort(bound: bound)
             return .skipped
         }
+        // The records were produced in the background, ahead of the offsets: a record refused then
+        // (too large, say) fails the transaction.
+        if let failure = producer.takeBackgroundFailure() {
+            try? await producer.abort(bound: bound)
+            return .aborted(failure.error, failures: failure.tag.map { [($0, failure.error)] } ?? [])
+        }
         switch await producer.commit(bound: bound) {
         case .committed: return .committed
         case .aborted(let error): return .aborted(error, failures: producer.takeFailedDeliveries())

@@ -14,7 +14,7 @@ public struct StreamConfiguration: Sendable {
     /// comes first, and is committed as soon as the fetched records are drained.
     public var batchSize: Int
     /// Records taken from the consumer per poll while a batch collects.
-    public var pollChunk: Int = 500
+    public var pollChunk: Int = 2000
     /// The longest a batch keeps collecting records after its first one before it is committed.
     public var commitInterval: Duration
     /// `false` runs at-least-once (no transactions; offsets committed after the outputs are acknowledged).

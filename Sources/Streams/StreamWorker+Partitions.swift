@@ -33,6 +33,7 @@ extension StreamWorker {
     /// A partition's state, its share of the open round and its producer go.
     func release(_ partition: Int32, _ owned: Owned, _ context: Context) {
         context.inbox.wanted.withLock { _ = $0.removeValue(forKey: partition) }
+        owned.bump(partition)
         owned.store.drop(partition: partition)
         owned.open[partition] = nil
         owned.snapshots[partition] = nil
@@ -124,6 +125,8 @@ extension StreamWorker {
             let positions = inputs(item.partition).map { input in
                 KafkaTopicPartitionOffset(input, offset: item.committed[input].map(KafkaOffset.init) ?? .beginning)
             }
+            owned.bump(item.partition)
+            context.consumer.wakeup()
             do {
                 if !positions.isEmpty { try await context.consumer.seek(positions) }
             } catch {

@@ -9,15 +9,23 @@ extension StreamWorker {
     /// round until the commit has returned (`land`).
     func handle(_ records: [InboundRecord], _ owned: Owned, _ context: Context) async throws {
         let deadline = ContinuousClock.now + configuration.batchTimeBound
-        for (partition, batch) in Dictionary(grouping: records, by: \.partition).sorted(by: { $0.key < $1.key }) {
-            guard let owner = owned.owners[partition], owner.isReady else { continue }
+        let epochs = owned.epochs
+        // A poll brings each partition's records in runs: each run is handled where it lies.
+        var start = records.startIndex
+        while start < records.endIndex {
+            let partition = records[start].partition
+            let end = records[start...].firstIndex { $0.partition != partition } ?? records.endIndex
+            let run = records[start..<end]
+            start = end
+            guard let owner = owned.owners[partition], owner.isReady, owned.epochs[partition] == epochs[partition] else { continue }
             var round = owned.open.removeValue(forKey: partition) ?? PartitionRound(partition: partition)
             let handled = try await processor.handle(
-                batch, store: &owned.store, round: &round, poisoned: owned.poisoned[partition] ?? [:], deadline: deadline
+                run, store: &owned.store, round: &round, poisoned: owned.poisoned[partition] ?? [:], deadline: deadline
             )
-            if handled < batch.count {
-                // Records past the batch's time bound were not handled: read them again.
-                try await rewind(context.consumer, to: batch.dropFirst(handled))
+            if handled < run.count {
+                // Records past the batch's time bound were not handled: read them again (later runs of
+                // the partition in this poll are stale now).
+                try await rewind(context.consumer, to: run.dropFirst(handled), owned)
             }
             if owned.flight == nil, !(await produce(&round, owner, owned, context)) { continue }
             owned.open[partition] = round
@@ -25,35 +33,23 @@ extension StreamWorker {
         }
     }
 
-    /// Produces the round's new messages into the partition's open transaction, beginning it first.
-    /// Returns `false` when that failed: the partition is then prepared again from its changelog.
+    /// Produces the round's new messages into the partition's open transaction, beginning it first,
+    /// on the producer's own thread (the loop does not wait; a failure fails the commit). Returns
+    /// `false` when that cannot be done: the partition is then prepared again from its changelog.
     func produce(_ round: inout PartitionRound, _ owner: PartitionOwner, _ owned: Owned, _ context: Context) async -> Bool {
         let (firstTag, messages) = round.takeMessages()
         guard !messages.isEmpty else { return true }
-        var tag = firstTag
         do {
             if let atLeastOnce = context.atLeastOnce {
                 for message in messages where try !atLeastOnce.enqueue(message) { try await atLeastOnce.produce(message) }
                 return true
             }
             guard let producer = owner.producer else { throw KafkaError(kind: .failed, message: "the partition has no producer") }
-            if !owner.inTransaction {
-                try await producer.begin()
-                owner.inTransaction = true
-            }
-            for message in messages {
-                if try !producer.enqueue(message, tag: tag) { try await producer.produce(message, tag: tag) }
-                tag += 1
-            }
+            producer.produceInBackground(messages, firstTag: firstTag, beginning: !owner.inTransaction)
+            owner.inTransaction = true
             return true
         } catch {
             let error = error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)")
-            if error.isPermanentDeliveryFailure {
-                // Refused at once (too large, say): its input is dead-lettered when handled again.
-                if let origin = round.origins.indices.contains(tag) ? round.origins[tag] : nil {
-                    owned.poisoned[owner.partition, default: [:]][origin] = "output failed for good: \(error)"
-                }
-            }
             logger.warning("producing a round failed; preparing the partition again", metadata: ["kafka.partition": "\(owner.partition)", "kafka.error": "\(error)"])
             await fail(owner.partition, owned, context, error: error)
             return false
@@ -171,6 +167,13 @@ extension StreamWorker {
         guard let flight = owned.flight, let results = flight.results else { return }
         owned.flight = nil
         let duration = ContinuousClock.now - flight.started
+        logger.trace(
+            "round committed",
+            metadata: [
+                "souk.records": "\(flight.rounds.values.reduce(0) { $0 + $1.processed })", "souk.partitions": "\(flight.items.count)",
+                "souk.commit_ms": "\(duration.nanoseconds / 1_000_000)", "souk.next_records": "\(owned.openRecords)",
+            ]
+        )
         var committed: Set<Int32> = []
         for (item, result) in zip(flight.items, results) {
             guard let owner = owned.owners[item.partition], owner.token == item.token else { continue }
@@ -251,6 +254,7 @@ extension StreamWorker {
     /// moved). Its state never comes from a guess.
     func fail(_ partition: Int32, _ owned: Owned, _ context: Context, error: KafkaError?, after delay: Duration = .zero) async {
         guard let owner = owned.owners[partition] else { return }
+        context.consumer.wakeup()
         try? await context.consumer.pause(inputs(partition))
         if error != nil {
             owner.failed()

@@ -67,6 +67,11 @@ public final class StreamWorker<Role: StreamRole>: Service {
         var heldBack: [KafkaTopicPartition] = []
         /// Snapshots taken as their round closed, saved once its commit has returned.
         var snapshots: [Int32: StateSnapshots.Snapshot<Role.State>] = [:]
+        /// Bumped whenever a partition is sought or dropped: records of it that a poll started before
+        /// then returns are stale (`PollAhead`).
+        var epochs: [Int32: Int] = [:]
+
+        func bump(_ partition: Int32) { epochs[partition, default: 0] += 1 }
 
         var openRecords: Int { open.values.reduce(0) { $0 + $1.processed } }
     }
@@ -119,6 +124,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 defer { tasks.cancelAll() }
                 tasks.addTask { await context.jobs.run() }
                 var leftovers: [KafkaConsumerMessage] = []
+                let ahead = PollAhead(consumer: consumer, jobs: context.jobs)
+                ahead.start(maxMessages: chunk, timeout: configuration.pollTimeout, epochs: owned.epochs)
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     try await land(owned, context)
                     if !rebalances.isEmpty, let flight = owned.flight {
@@ -126,13 +133,12 @@ public final class StreamWorker<Role: StreamRole>: Service {
                         _ = try await context.keepalive.whilePolling(pausing: readyInputs(owned)) { await flight.waitLanded() }
                         try await land(owned, context)
                     }
-                    // Records already fetched are taken at once while a round fills; otherwise the poll
-                    // waits, and a commit that returns meanwhile wakes it.
-                    let filling = owned.flight == nil && owned.openRecords > 0
-                    let polled =
-                        leftovers.isEmpty
-                        ? try await consumer.pollBatch(maxMessages: chunk, timeout: filling ? .zero : configuration.pollTimeout).messages : leftovers
-                    let drained = leftovers.isEmpty && polled.count < chunk
+                    // The next poll starts before these records are handled; it returns as soon as records
+                    // are fetched, and a commit that returns meanwhile wakes it.
+                    let taken = try await ahead.take(epochs: owned.epochs)
+                    ahead.start(maxMessages: chunk, timeout: configuration.pollTimeout, epochs: owned.epochs)
+                    let drained = leftovers.isEmpty && taken.count < chunk
+                    let polled = taken + leftovers
                     leftovers = []
                     applyRebalances(owned, context)
                     try await installPrepared(owned, context)
@@ -144,7 +150,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     if !records.isEmpty, configuration.mayHaveBeenAway(consumer) {
                         // Nothing would be committed: read the records again once the group has had its
                         // say, rather than handle and throw them away in a busy loop.
-                        try await rewind(consumer, to: records)
+                        try await rewind(consumer, to: records, owned)
                         records = []
                         try? await Task.sleep(for: .milliseconds(100))
                     }
@@ -208,13 +214,17 @@ public final class StreamWorker<Role: StreamRole>: Service {
     var chunk: Int { max(1, min(configuration.pollChunk, configuration.batchSize)) }
 
     /// Seeks each partition of `records` back to its first record, to be read again.
-    func rewind(_ consumer: KafkaConsumer, to records: some Collection<InboundRecord>) async throws {
+    func rewind(_ consumer: KafkaConsumer, to records: some Collection<InboundRecord>, _ owned: Owned) async throws {
         var first: [KafkaTopicPartition: Int64] = [:]
         for record in records {
             let key = KafkaTopicPartition(topic: record.topic, partition: record.partition)
             first[key] = min(first[key] ?? record.offset, record.offset)
         }
         guard !first.isEmpty else { return }
+        for partition in Set(first.keys.map(\.partition)) { owned.bump(partition) }
+        // The poll that is out returns first (the consumer's calls run in order): records it brings
+        // of these partitions are stale now.
+        consumer.wakeup()
         try await consumer.seek(first.map { KafkaTopicPartitionOffset($0.key, offset: KafkaOffset($0.value)) })
     }
 

@@ -156,8 +156,13 @@ import TestSupport
     @Test func anIdlePartitionClosesEachQuietSpellWithAPositionMarker() async throws {
         let run = try await CountingRun(stack: stack, partitions: 1, keys: 2)
         try run.start(0)
+        // The worker creates its changelog as it starts: a consumer that subscribes before the topic
+        // exists sees it only at its next metadata refresh, minutes later.
+        let changelogTopic = "souk.\(run.role).changelog.v1"
+        let admin = try KafkaAdminClient(bootstrapServers: stack.bootstrapServers, logger: stack.logger)
+        try await eventually("the worker created \(changelogTopic)", timeout: .seconds(30)) { try await admin.describeTopic(changelogTopic) != nil }
         let changelog = try KafkaConsumer(configuration: stack.consumerConfiguration(group: uniqueName("changelog")), logger: stack.logger)
-        try await changelog.subscribe(topics: ["souk.\(run.role).changelog.v1"])
+        try await changelog.subscribe(topics: [changelogTopic])
         var markers = 0
         func waitForMarkers(_ count: Int) async throws {
             try await eventually("\(count) position markers on the changelog", timeout: .seconds(30), every: .zero) {

@@ -10,6 +10,11 @@ struct BlockingExecutor: Sendable {
         queue = DispatchQueue(label: label)
     }
 
+    /// Runs `body` after every call queued before it, without waiting for it.
+    func start(_ body: @escaping @Sendable () -> Void) {
+        queue.async(execute: body)
+    }
+
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {

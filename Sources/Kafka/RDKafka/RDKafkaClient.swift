@@ -143,6 +143,9 @@ final class RDKafkaClientContext: Sendable {
     let pauseOnAssign: Bool
     /// Failed deliveries of records produced with a tag (`DeliveryTag`), by tag: no allocation per record.
     let taggedFailures = Mutex<[(tag: Int, error: KafkaError)]>([])
+    /// The first failure of a call made in the background (`KafkaTransactionalProducer.produceInBackground`),
+    /// with the tag of the record refused, if a record was.
+    let backgroundFailure = Mutex<(tag: Int?, error: KafkaError)?>(nil)
     /// `_MAX_POLL_EXCEEDED` reports seen by this consumer.
     let pollIntervalBreaches = Atomic<Int>(0)
 
