@@ -63,7 +63,10 @@ public enum RoleRegistry {
         },
         "timers": { context in
             let tick = try context.environment.seconds("SOUK_TIMER_TICK_SECONDS", default: 1)
-            return TimerService(configuration: context.configuration, tickInterval: .milliseconds(Int(tick * 1000)), logger: context.logger, health: context.health)
+            return TimerService(
+                configuration: context.configuration, requestTopics: [InventoryRole.Topics().timers], tickInterval: .milliseconds(Int(tick * 1000)),
+                logger: context.logger, health: context.health
+            )
         },
         "projector": { context in
             // Every events topic of the contract, unless SOUK_PROJECTOR_TOPICS names a subset.

@@ -138,10 +138,17 @@ public enum TopicCatalog {
         internalTopic("cart", "price-replies", key: "cartId", "souk.cart.PriceReply.v1", "A product's price (or absence) for a cart."),
         internalTopic("cart", "coupon-claims", key: "couponCode", "souk.cart.CouponClaim.v1", "A cart claims one use of a coupon."),
         internalTopic("cart", "coupon-decisions", key: "cartId", "souk.cart.CouponDecision.v1", "Whether a cart got its coupon, and its terms."),
+        // Every internal topic has one transactional writer role: on the local broker a transaction
+        // finishes only when every other writer's transaction on its partitions is prepared too, and
+        // two roles writing one partition hold each other's transactions back for seconds.
         internalTopic(
             "inventory", "reservations", key: "sku",
             ["souk.inventory.ReserveStock.v1", "souk.inventory.ReleaseStock.v1", "souk.inventory.ConfirmStock.v1", "souk.inventory.ReturnStock.v1", "souk.inventory.ExpireReservation.v1"],
-            "The order saga's stock requests, and reservation timers going off."
+            "The order saga's stock requests (their only writer). Reservation timers went off here before they had a topic of their own; inventory still reads those."
+        ),
+        internalTopic(
+            "inventory", "expiries", key: "sku", "souk.inventory.ExpireReservation.v1",
+            "Reservation timers going off, delivered by the timer role (their only writer)."
         ),
         // One reply topic per answering context: on the local broker a transaction finishes only when
         // every other writer's transaction on its partitions is prepared too, so a partition written
@@ -175,8 +182,14 @@ public enum TopicCatalog {
         TopicSpec(
             context: "timers", kind: .internal, owner: "timers", key: "the requesting aggregate's key (ticks: none, one per partition)",
             messages: ["souk.timers.Schedule.v1", "souk.timers.Cancel.v1", "souk.timers.Tick.v1"],
-            description: "Durable timers: roles schedule and cancel messages for later here; ticks make the timer role fire what is due.",
+            description: "Durable timers: the order saga schedules and cancels messages for later here (inventory did too before it had a topic of its own); ticks make the timer role fire what is due.",
             purpose: "requests"
+        ),
+        TopicSpec(
+            context: "timers", kind: .internal, owner: "timers", key: "sku",
+            messages: ["souk.timers.Schedule.v1", "souk.timers.Cancel.v1"],
+            description: "Durable timers of the inventory role: its reservations' expiries, scheduled and cancelled here.",
+            purpose: "inventory-requests"
         ),
     ]
 

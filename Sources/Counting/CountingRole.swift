@@ -25,8 +25,13 @@ public struct CountingRole: StreamRole {
     public let outputTopic: String
 
     public init(name: String = "counter", inputTopic: String, outputTopic: String) {
+        self.init(name: name, inputTopics: [inputTopic], outputTopic: outputTopic)
+    }
+
+    /// Increments from several topics (co-partitioned, keyed alike) add up in one count per key.
+    public init(name: String = "counter", inputTopics: [String], outputTopic: String) {
         self.name = name
-        self.inputTopics = [inputTopic]
+        self.inputTopics = inputTopics
         self.outputTopic = outputTopic
     }
 

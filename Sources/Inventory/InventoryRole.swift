@@ -20,7 +20,10 @@ public struct InventoryRole: ContextRole {
         public var commands = "souk.inventory.commands.v1"
         public var events = "souk.inventory.events.v1"
         public var reservations = "souk.inventory.reservations.v1"
-        public var timers = TimerClient.defaultTopic
+        /// Where the timer role delivers reservations' expiries (its only writer).
+        public var expiries = "souk.inventory.expiries.v1"
+        /// Where this role schedules its timers (its only writer).
+        public var timers = "souk.timers.inventory-requests.v1"
         public init() {}
     }
 
@@ -30,7 +33,7 @@ public struct InventoryRole: ContextRole {
         self.reservationTTL = reservationTTL
     }
 
-    public var inputTopics: [String] { [topics.commands, topics.reservations] }
+    public var inputTopics: [String] { [topics.commands, topics.reservations, topics.expiries] }
 
     public enum Input: Sendable, Equatable {
         case update(UpdateInventory)
@@ -106,7 +109,7 @@ public struct InventoryRole: ContextRole {
                     outputs.append(try timers.schedule(
                         timerID(request.reservationId), at: expiresAt, key: request.sku,
                         deliver: ExpireReservation(reservationId: request.reservationId, sku: request.sku), type: ExpireReservation.type,
-                        to: topics.reservations, correlationID: request.orderId
+                        to: topics.expiries, correlationID: request.orderId
                     ))
                 }
                 try answer(.reserved, request.reservationId, request.orderId, request.sku, request.quantity, to: requester)

@@ -1,15 +1,16 @@
-/// Ends the last epoch of a transactional id before a new producer initialises it — for the local
-/// broker, where an ended epoch can be left holding partitions for good.
+/// Ends the last epoch of whoever last wrote a partition before its new owner takes it over — for the
+/// local broker, where an ended epoch can be left holding partitions for good and nothing ever times a
+/// transaction out.
 ///
 /// Tansu's `EndTxn` marks a transaction prepared and then writes its markers; when another producer's
 /// `EndTxn` completes it in between, the later markers are recorded against an epoch that has ended,
 /// and from then on that epoch counts as an unprepared transaction overlapping every later transaction
 /// on those partitions, for every writer. Only a transaction of that same epoch clears it, and
 /// `InitProducerId` starts a new epoch without touching it. A live producer heals it with its next
-/// transaction (`KafkaTransactionalProducer.seal`); a killed one cannot. Its successor can, before it
-/// initialises: it reads the producer id and epoch of the last transactional batch on a partition that
-/// only this transactional id writes (and writes in every transaction), reopens that epoch with
-/// `AddPartitionsToTxn`, and aborts it with `EndTxn`.
+/// transaction (`KafkaTransactionalProducer.seal`); a killed one cannot. The partition's next owner can:
+/// it reads the producer id and epoch of the last transactional batch on a partition that every
+/// transaction of its writer writes (a changelog), and the writer's transactional id from a header of
+/// the batch's records, reopens that epoch with `AddPartitionsToTxn`, and aborts it with `EndTxn`.
 ///
 /// Aborting is what `InitProducerId` does to an open transaction anyway. A transaction that was
 /// already prepared to commit, and still waits for an overlapping one, is aborted too: its inputs are
@@ -20,62 +21,85 @@ public enum KafkaEpochRepair {
     public enum Outcome: Sendable, Equatable, CustomStringConvertible {
         /// No transactional batch on the partition: no epoch to end.
         case nothingWritten
+        /// The last writer is the caller's own transactional id: nothing was done.
+        case own
         /// The epoch that wrote last was reopened and aborted.
-        case ended(producerID: Int64, epoch: Int16)
-        /// The epoch that wrote last is no longer the id's latest: its successor already ended it.
-        case superseded(producerID: Int64, epoch: Int16)
-        /// The broker could not be asked (unreachable, not plaintext, an unexpected error).
+        case ended(transactionalID: String, producerID: Int64, epoch: Int16)
+        /// The epoch that wrote last is no longer its id's latest: its successor already ended it.
+        case superseded(transactionalID: String, producerID: Int64, epoch: Int16)
+        /// The broker could not be asked (unreachable, not plaintext, an unexpected error), or the last
+        /// writer could not be told (a compressed batch without a fallback id).
         case unavailable(String)
+
+        /// The transactional id that wrote last, when it was found.
+        public var writer: String? {
+            switch self {
+            case .ended(let id, _, _), .superseded(let id, _, _): id
+            case .nothingWritten, .own, .unavailable: nil
+            }
+        }
 
         public var description: String {
             switch self {
             case .nothingWritten: "nothing written"
-            case .ended(let producer, let epoch): "ended producer \(producer) epoch \(epoch)"
-            case .superseded(let producer, let epoch): "producer \(producer) epoch \(epoch) already superseded"
+            case .own: "written last by this producer"
+            case .ended(let id, let producer, let epoch): "ended \(id) (producer \(producer) epoch \(epoch))"
+            case .superseded(let id, let producer, let epoch): "\(id) (producer \(producer) epoch \(epoch)) already superseded"
             case .unavailable(let reason): "unavailable: \(reason)"
             }
         }
     }
 
-    /// Ends the epoch that last wrote a transactional batch to `evidence` under `transactionalID`.
-    /// Best effort and bounded by `timeout` per request; call it only while no producer of the id runs.
-    public static func endLastEpoch(
-        transactionalID: String,
-        lastWrittenTo evidence: KafkaTopicPartition,
+    /// Ends the epoch that last wrote a transactional batch to `evidence`, a partition that its writers
+    /// write in every transaction. The writer's transactional id is the value of the header
+    /// `writerHeader` on that batch's records, or `fallbackID` when none carries it (records written
+    /// before the header existed). Nothing is done when the writer is `ownID`. Best effort and bounded
+    /// by `timeout` per request; call it only while no producer of that id runs on the caller's side.
+    public static func endLastWriter(
+        of evidence: KafkaTopicPartition,
+        writerHeader: String,
+        fallbackID: String? = nil,
+        except ownID: String? = nil,
         configuration: KafkaProducerConfiguration,
         timeout: Duration = .seconds(5)
     ) async -> Outcome {
         if let security = configuration.additional["security.protocol"], security.lowercased() != "plaintext" {
             return .unavailable("only plaintext listeners are supported")
         }
-        let servers = configuration.bootstrapServers
         do {
-            return try await KafkaWireClient.with(servers: servers, timeout: timeout) { client in
-                try endLastEpoch(transactionalID: transactionalID, evidence: evidence, client: client)
+            return try await KafkaWireClient.with(servers: configuration.bootstrapServers, timeout: timeout) { client in
+                let latest = try client.latestOffset(evidence)
+                guard latest > 0 else { return .nothingWritten }
+                // The batch holding the last offset (on Tansu "latest" is the last batch's start + 1) and
+                // a few before it: the last one may be a transaction's control batch.
+                let fetched = try client.fetch(evidence, from: max(0, latest - 64))
+                guard let last = KafkaRecordBatchHeader.lastTransactionalBatch(in: fetched.records, header: writerHeader) else {
+                    return .nothingWritten
+                }
+                guard let writer = last.value.map({ String(decoding: $0, as: UTF8.self) }) ?? fallbackID else {
+                    return .unavailable("the last transactional batch names no writer")
+                }
+                if writer == ownID { return .own }
+                return try end(writer, producerID: last.header.producerID, epoch: last.header.producerEpoch, evidence: evidence, client: client)
             }
         } catch {
             return .unavailable("\(error)")
         }
     }
 
-    private static func endLastEpoch(transactionalID: String, evidence: KafkaTopicPartition, client: KafkaWireClient) throws -> Outcome {
-        let latest = try client.latestOffset(evidence)
-        guard latest > 0 else { return .nothingWritten }
-        // The batch holding the last offset (on Tansu "latest" is the last batch's start + 1).
-        let last = try client.fetch(evidence, from: latest - 1).batches.last { $0.isTransactional && $0.producerID >= 0 }
-        guard let last else { return .nothingWritten }
+    private static func end(_ transactionalID: String, producerID: Int64, epoch: Int16, evidence: KafkaTopicPartition, client: KafkaWireClient) throws -> Outcome {
         try client.connectToCoordinator(of: transactionalID)
         // Twice: the first end writes markers and may itself race another producer's end; the second
         // finds nothing left to mark and ends without writing.
         for round in 0..<2 {
             do {
-                try client.addPartition(transactionalID: transactionalID, producerID: last.producerID, epoch: last.producerEpoch, evidence)
+                try client.addPartition(transactionalID: transactionalID, producerID: producerID, epoch: epoch, evidence)
             } catch let error as KafkaWireClient.ErrorCode where round == 0 && fencing.contains(error.code) {
-                return .superseded(producerID: last.producerID, epoch: last.producerEpoch)
+                return .superseded(transactionalID: transactionalID, producerID: producerID, epoch: epoch)
             }
-            try client.endTransaction(transactionalID: transactionalID, producerID: last.producerID, epoch: last.producerEpoch, commit: false)
+            try client.endTransaction(transactionalID: transactionalID, producerID: producerID, epoch: epoch, commit: false)
         }
-        return .ended(producerID: last.producerID, epoch: last.producerEpoch)
+        return .ended(transactionalID: transactionalID, producerID: producerID, epoch: epoch)
     }
 
     /// INVALID_PRODUCER_EPOCH, UNKNOWN_PRODUCER_ID, PRODUCER_FENCED: the epoch is not the id's latest.

@@ -8,6 +8,11 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
     /// language agree with Souk on where a key lives.
     public var partitioner: String
     public var linger: Duration
+    /// Produce requests out per broker connection. One by default: the local broker (Tansu) assigns a
+    /// batch its offsets, then records its transaction, then stores it; with two requests of one
+    /// partition out, the later batch can be stored first, and a fetch in between returns it and moves
+    /// the reader past the earlier one for good (seen under the fault test as stock never answered).
+    public var maxInFlight: Int
     /// The longest a transaction may stay open before the broker aborts it (where the broker enforces it).
     public var transactionTimeout: Duration
     /// Passed to librdkafka as they are; these win over the typed fields.
@@ -19,6 +24,7 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
         enableIdempotence: Bool = true,
         partitioner: String = "murmur2_random",
         linger: Duration = .milliseconds(5),
+        maxInFlight: Int = 1,
         transactionTimeout: Duration = .seconds(60),
         additional: [String: String] = [:]
     ) {
@@ -27,6 +33,7 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
         self.enableIdempotence = enableIdempotence
         self.partitioner = partitioner
         self.linger = linger
+        self.maxInFlight = maxInFlight
         self.transactionTimeout = transactionTimeout
         self.additional = additional
     }
@@ -38,6 +45,7 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
             "enable.idempotence": enableIdempotence || transactionalID != nil ? "true" : "false",
             "partitioner": partitioner,
             "linger.ms": String(linger.wholeMilliseconds),
+            "max.in.flight.requests.per.connection": String(maxInFlight),
             "transaction.timeout.ms": String(transactionTimeout.wholeMilliseconds),
         ])
         config["transactional.id"] = transactionalID

@@ -47,8 +47,9 @@ public struct BatchOutcome: Sendable {
     public init() {}
 
     mutating func add(_ round: inout PartitionRound) {
-        messages += round.takeMessages().messages
-        origins += round.origins
+        let taken = round.takeMessages()
+        messages += taken.messages
+        origins += taken.origins
         lastOffsets.merge(round.lastOffsets) { max($0, $1) }
         processed += round.processed
         emitted += round.emitted
@@ -82,15 +83,19 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
     /// The largest encoded state value of one key; a record that would make one larger is dead-lettered.
     public var maxStateBytes: Int
     public var retryPolicy: RetryPolicy
+    /// The transactional id whose transactions write the changelog records (`nil`: none, at least once).
+    public var writer: String?
 
     public init(
         role: Role,
         dedupeWindow: DedupeWindow = DedupeWindow(),
         maxMessageBytes: Int = 1_000_000,
         maxStateBytes: Int = 512 * 1024,
-        retryPolicy: RetryPolicy = RetryPolicy()
+        retryPolicy: RetryPolicy = RetryPolicy(),
+        writer: String? = nil
     ) {
         self.role = role
+        self.writer = writer
         self.dedupeWindow = dedupeWindow
         self.maxMessageBytes = maxMessageBytes
         // A changelog record is the state plus its key and headers: it must fit in a message too.
@@ -141,7 +146,8 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
 
     /// Ends `round`: its dedupe bucket, the tombstones of ids past the window, and one changelog record
     /// per key it changed (and per key of `rewrite`), holding the key's final state, with `version`.
-    /// They follow the round's outputs.
+    /// They follow the round's outputs. A round that changed nothing writes a position marker: every
+    /// transaction writes the changelog of each partition it commits, naming its writer.
     public func close(_ round: inout PartitionRound, version: ChangelogVersion, rewrite: Set<String> = [], store: inout StateStore<Role.State>) throws {
         let partition = round.partition
         try writeBuckets(&round, version: version, store: &store)
@@ -152,13 +158,13 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
         for key in round.changeOrder {
             let source = round.source(topic: round.changed[key]!)
             let value = try round.encoded[key] ?? store[partition, key].map(encode)
-            round.append(
-                changelogRecord(ChangelogKey(partition: partition, key: key), value: value, source: source, version: version),
-                origin: nil
-            )
+            round.appendChangelog(changelogRecord(ChangelogKey(partition: partition, key: key), value: value, source: source, version: version))
             store.setVersion(version, partition: partition, key: key)
         }
         round.stateChanges = round.changeOrder.count
+        if !round.wroteChangelog, let lastTopic = round.lastTopic {
+            round.appendChangelog(positionMarker(partition: partition, source: round.source(topic: lastTopic), version: version))
+        }
     }
 
     /// Handles `records` and closes one round per partition: the whole of a transaction, for tests and
@@ -469,7 +475,7 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             partition: key.partition,
             key: Array(key.key.utf8),
             value: value,
-            headers: ChangelogSource(topic: source.topic, offset: source.offset, version: version).headers
+            headers: changelogHeaders(source: source, version: version)
         )
     }
 
@@ -480,8 +486,15 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
             partition: partition,
             key: Array(ChangelogMarker.positionKey.utf8),
             value: [],
-            headers: ChangelogSource(topic: source.topic, offset: source.offset, version: version).headers
+            headers: changelogHeaders(source: source, version: version)
         )
+    }
+
+    /// A changelog record's source and version, and the transactional id that writes it (`writer`).
+    private func changelogHeaders(source: (topic: String, offset: Int64), version: ChangelogVersion) -> KafkaHeaders {
+        var headers = ChangelogSource(topic: source.topic, offset: source.offset, version: version).headers
+        if let writer { headers.append(name: ChangelogSource.writerHeader, string: writer) }
+        return headers
     }
 
     /// The record with the reason in its headers. A value that would make the dead letter too large

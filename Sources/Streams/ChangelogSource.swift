@@ -11,6 +11,9 @@ public struct ChangelogSource: Equatable, Sendable {
     static let offsetHeader = "souk_source_offset"
     static let generationHeader = "souk_generation"
     static let sequenceHeader = "souk_sequence"
+    /// The transactional id that wrote the record: a partition's next owner fences it
+    /// (`KafkaEpochRepair.endLastWriter`).
+    static let writerHeader = "souk_writer"
 
     public var topic: String
     public var offset: Int64

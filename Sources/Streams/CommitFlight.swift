@@ -1,56 +1,51 @@
 import Kafka
 import Synchronization
 
-/// One partition's share of a commit: its producer, whose transaction holds the partition's records
-/// of the round, and the offsets the transaction commits.
-struct CommitItem: Sendable {
-    var partition: Int32
-    var producer: KafkaTransactionalProducer?
-    var offsets: [KafkaTopicPartition: Int64]
+/// The round being committed while the worker handles the next one: one transaction of the worker's
+/// producer holding every partition's records of the round and their offsets. The next round's
+/// records go into a new transaction once it has returned.
+final class CommitFlight: Sendable {
+    /// The partitions the transaction commits, with the preparation each belongs to
+    /// (`PartitionOwner.token`): one prepared anew since is not this commit's any more.
+    let partitions: [Int32: Int]
+    let offsets: [KafkaTopicPartition: Int64]
     /// Per record produced into the transaction (by tag), the input it came from (`nil`: a changelog
     /// record): a delivery that fails for good is traced back to its input.
-    var origins: [RecordPosition?]
-    /// The preparation of the partition this commit belongs to (`PartitionOwner.token`).
-    var token: Int
-    /// Whether the transaction holds only the marker that closes an idle partition's quiet spell.
-    var closing = false
-}
-
-/// The round being committed while the worker handles the next one: every partition's transaction
-/// ends at about the same time, and the next round's begin only once all of them have, so that on the
-/// local broker this worker's transactions never overlap one another.
-final class CommitFlight: Sendable {
-    /// What each partition's transaction carried, in the order of `results`.
-    let items: [CommitItem]
+    let origins: [RecordPosition?]
     /// Per partition, the round as it was closed (for metrics and logs).
     let rounds: [Int32: RoundSummary]
+    /// Whether the transaction holds only the marker that closes an idle spell (`StreamWorker.idleCommit`).
+    let closing: Bool
     let started: ContinuousClock.Instant
-    private let state = Mutex<(results: [PartitionCommitResult]?, waiters: [CheckedContinuation<Void, Never>])>((nil, []))
+    private let state = Mutex<(result: CommitResult?, waiters: [CheckedContinuation<Void, Never>])>((nil, []))
 
-    init(items: [CommitItem], rounds: [Int32: RoundSummary]) {
-        self.items = items
+    init(partitions: [Int32: Int], offsets: [KafkaTopicPartition: Int64], origins: [RecordPosition?], rounds: [Int32: RoundSummary], closing: Bool) {
+        self.partitions = partitions
+        self.offsets = offsets
+        self.origins = origins
         self.rounds = rounds
+        self.closing = closing
         started = .now
     }
 
-    /// The results, once every partition's commit has returned.
-    var results: [PartitionCommitResult]? { state.withLock { $0.results } }
+    /// The result, once the commit has returned.
+    var result: CommitResult? { state.withLock { $0.result } }
 
-    func land(_ results: [PartitionCommitResult]) {
+    func land(_ result: CommitResult) {
         let waiters = state.withLock { state in
-            state.results = results
+            state.result = result
             defer { state.waiters = [] }
             return state.waiters
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns once every partition's commit has returned.
+    /// Returns once the commit has returned.
     func waitLanded() async {
         await withCheckedContinuation { continuation in
             let landed = state.withLock { state in
-                if state.results == nil { state.waiters.append(continuation) }
-                return state.results != nil
+                if state.result == nil { state.waiters.append(continuation) }
+                return state.result != nil
             }
             if landed { continuation.resume() }
         }
@@ -67,38 +62,22 @@ struct RoundSummary: Sendable {
 }
 
 extension CommitFlight {
-    /// Commits each partition's open transaction in a child task of its own: they end together.
-    /// A partition the group took away, or one this worker may have lost while it was away, is never
-    /// committed (its transaction is aborted): its new owner may already have it.
+    /// Sends the offsets into the open transaction and commits it. A round with a partition the group
+    /// took away, or one this worker may have lost while it was away, is never committed (it is
+    /// aborted): the partition's new owner may already have it.
     static func commit(
-        _ items: [CommitItem],
+        _ producer: KafkaTransactionalProducer,
+        offsets: [KafkaTopicPartition: Int64],
         metadata: KafkaConsumerGroupMetadata?,
         bound: Duration,
-        mustNotCommit: @escaping @Sendable (Int32) -> Bool
-    ) async -> [PartitionCommitResult] {
-        await withTaskGroup(of: (Int, PartitionCommitResult).self) { group in
-            for (index, item) in items.enumerated() {
-                group.addTask { (index, await commit(item, metadata: metadata, bound: bound, mustNotCommit: mustNotCommit)) }
-            }
-            var results = [PartitionCommitResult](repeating: .skipped, count: items.count)
-            for await (index, result) in group { results[index] = result }
-            return results
-        }
-    }
-
-    private static func commit(
-        _ item: CommitItem,
-        metadata: KafkaConsumerGroupMetadata?,
-        bound: Duration,
-        mustNotCommit: @Sendable (Int32) -> Bool
-    ) async -> PartitionCommitResult {
-        guard let producer = item.producer, let metadata else { return .skipped }
-        if mustNotCommit(item.partition) {
+        mustNotCommit: @Sendable () -> Bool
+    ) async -> CommitResult {
+        guard let metadata, !mustNotCommit() else {
             try? await producer.abort(bound: bound)
             return .skipped
         }
         do {
-            try await producer.sendOffsets(lastProcessed: item.offsets, groupMetadata: metadata)
+            try await producer.sendOffsets(lastProcessed: offsets, groupMetadata: metadata)
         } catch let error as KafkaError where error.kind == .fatal {
             return .fenced(error)
         } catch {
@@ -109,15 +88,15 @@ extension CommitFlight {
                 return .unknown(error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)"))
             }
         }
-        if mustNotCommit(item.partition) {
-            try? await producer.abort(bound: bound)
-            return .skipped
-        }
         // The records were produced in the background, ahead of the offsets: a record refused then
         // (too large, say) fails the transaction.
         if let failure = producer.takeBackgroundFailure() {
             try? await producer.abort(bound: bound)
-            return .aborted(failure.error, failures: failure.tag.map { [($0, failure.error)] } ?? [])
+            return failure.error.kind == .fatal ? .fenced(failure.error) : .aborted(failure.error, failures: failure.tag.map { [($0, failure.error)] } ?? [])
+        }
+        if mustNotCommit() {
+            try? await producer.abort(bound: bound)
+            return .skipped
         }
         switch await producer.commit(bound: bound) {
         case .committed: return .committed

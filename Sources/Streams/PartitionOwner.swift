@@ -2,8 +2,8 @@ import Kafka
 import Synchronization
 
 /// What a worker knows about one input partition it owns (every input topic's partition of that
-/// number): the partition's own transactional producer, the version its changelog writes carry, and
-/// what its next transaction must include. Used by the worker loop only.
+/// number): whether it is ready, the version its changelog writes carry, and what its next transaction
+/// must include. Used by the worker loop only.
 final class PartitionOwner {
     enum Phase {
         /// Fencing the previous owner and restoring; its inputs stay paused.
@@ -15,22 +15,19 @@ final class PartitionOwner {
     /// Changes with every (re)preparation: a preparation that finishes for an older token is stale.
     let token: Int
     var phase: Phase
-    var producer: KafkaTransactionalProducer?
-    /// Whether the producer's transaction is open (begun for the round being filled or committed).
-    var inTransaction = false
     /// The version of the next transaction's changelog records.
     var version = ChangelogVersion.initial
-    /// Offsets of batches that wrote nothing, committed with the next transaction that writes.
-    var carried: [KafkaTopicPartition: Int64] = [:]
-    var carriedSince: ContinuousClock.Instant?
     /// Keys to write again with the next commit (a previous owner's leftovers).
     var rewrite: Set<String> = []
-    /// Since when its batches abort or fail (nil: the last one committed).
+    /// Since when its commits fail (nil: the last one committed).
     var failingSince: ContinuousClock.Instant?
-    /// Its last commit, until the group is seen to show its offsets (`StreamConfiguration.confirmCommits`).
-    var lastCommit: (offsets: [KafkaTopicPartition: Int64], at: ContinuousClock.Instant)?
-    /// Whether that commit was the closing marker of an idle partition (see `StreamWorker.idleCommits`).
-    var lastCommitClosed = false
+    /// Per input topic, the offset after the last record handled into a round (at first, where the
+    /// restored state left off; absent: from the beginning). A rewind reads every input from here:
+    /// a poll's records past it that were dropped (stale after a seek) are read again, none twice.
+    var next: [String: Int64] = [:]
+    /// Whether this worker's transactional id is named in the partition's changelog yet (see
+    /// `StreamWorker.produce`).
+    var claimed = false
 
     init(partition: Int32, token: Int) {
         self.partition = partition
@@ -51,22 +48,13 @@ final class PartitionOwner {
         }
     }
 
-    func carry(_ offsets: [KafkaTopicPartition: Int64]) {
-        carried.merge(offsets) { max($0, $1) }
-        if carriedSince == nil { carriedSince = .now }
-    }
-
     /// The version a transaction about to be committed writes with: every attempt takes the next.
     func nextVersion() -> ChangelogVersion {
         defer { version = version.next }
         return version
     }
 
-    func committed(_ offsets: [KafkaTopicPartition: Int64], closing: Bool = false) {
-        lastCommit = (offsets, .now)
-        lastCommitClosed = closing
-        carried = [:]
-        carriedSince = nil
+    func committed() {
         rewrite = []
         failingSince = nil
     }
@@ -76,11 +64,11 @@ final class PartitionOwner {
     }
 }
 
-/// A partition made ready by a preparation task: fenced, restored, with the offsets its state matches.
+/// A partition made ready by a preparation task: its previous owner fenced, its state restored, with
+/// the offsets the state matches.
 struct PreparedPartition<State: Codable & Sendable & Equatable>: Sendable {
     var partition: Int32
     var token: Int
-    var producer: KafkaTransactionalProducer?
     var committed: [KafkaTopicPartition: Int64]
     var restored: ChangelogRestorer<State>.Restored
 }
@@ -96,16 +84,16 @@ final class PreparedInbox<State: Codable & Sendable & Equatable>: Sendable {
     func isWanted(_ partition: Int32, token: Int) -> Bool { wanted.withLock { $0[partition] == token } }
 }
 
-/// How one partition's transaction ended.
-enum PartitionCommitResult: Sendable {
+/// How a round's transaction ended.
+enum CommitResult: Sendable {
     case committed
-    /// Not attempted: the partition was revoked or the assignment lost.
+    /// Not attempted (aborted): a partition of it was revoked, or the assignment lost.
     case skipped
     /// Aborted (or never begun): nothing of it counts. `failures` are tagged deliveries that failed.
     case aborted(KafkaError, failures: [(tag: Int, error: KafkaError)])
     /// May or may not have committed.
     case unknown(KafkaError)
-    /// Fenced: another owner holds the partition's transactional id.
+    /// Fenced: a partition's new owner fenced this worker's transactional id.
     case fenced(KafkaError)
 }
 

@@ -7,10 +7,12 @@ public struct PartitionRound: Sendable {
     public let partition: Int32
     /// Messages produced since the worker last took them (`takeMessages()`), in order.
     public private(set) var messages: [KafkaProducerMessage] = []
-    /// Per message of the round, in order of production (its tag), the input it was produced for
-    /// (`nil`: a changelog record): a delivery that fails for good dead-letters that input when the
-    /// partition is processed again.
+    /// Per message, the input it was produced for (`nil`: a changelog record): a delivery that fails
+    /// for good dead-letters that input when the partition is processed again.
     public private(set) var origins: [RecordPosition?] = []
+    /// Whether the round wrote a changelog record (every round of a partition writes one, naming its
+    /// writer, so that a next owner can fence it).
+    public private(set) var wroteChangelog = false
     /// The last offset handled per input partition (the transaction commits the next one).
     public internal(set) var lastOffsets: [KafkaTopicPartition: Int64] = [:]
     public internal(set) var processed = 0
@@ -37,27 +39,30 @@ public struct PartitionRound: Sendable {
     var newest: (time: Int64, topic: String)?
     /// The topic of the last record handled: buckets and rewritten keys name its last offset as their source.
     var lastTopic: String?
-    /// Messages handed to the worker so far: the tag of `messages[i]` is `taken + i`.
-    private var taken = 0
-
     public init(partition: Int32) {
         self.partition = partition
     }
 
     /// Whether the round handled no record and holds nothing to write.
-    public var isEmpty: Bool { processed == 0 && changeOrder.isEmpty && origins.isEmpty }
+    public var isEmpty: Bool { processed == 0 && changeOrder.isEmpty && messages.isEmpty }
 
-    /// Hands over the messages produced since the last call, with the tag of the first one.
-    public mutating func takeMessages() -> (firstTag: Int, messages: [KafkaProducerMessage]) {
-        let first = taken
-        taken += messages.count
-        defer { messages = [] }
-        return (first, messages)
+    /// Hands over the messages produced since the last call, with the input each came from.
+    public mutating func takeMessages() -> (messages: [KafkaProducerMessage], origins: [RecordPosition?]) {
+        defer {
+            messages = []
+            origins = []
+        }
+        return (messages, origins)
     }
 
     mutating func append(_ message: KafkaProducerMessage, origin: RecordPosition?) {
         messages.append(message)
         origins.append(origin)
+    }
+
+    mutating func appendChangelog(_ message: KafkaProducerMessage) {
+        append(message, origin: nil)
+        wroteChangelog = true
     }
 
     mutating func noteChange(_ key: String, topic: String) {

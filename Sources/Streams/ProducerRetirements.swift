@@ -15,15 +15,15 @@ final class ProducerRetirements: Sendable {
         self.sealBound = sealBound
     }
 
-    /// Seals `producer` with `marker` and discards it, off the caller's path, after any producer
-    /// retired earlier under its id.
-    func retire(_ producer: KafkaTransactionalProducer, sealingWith marker: KafkaProducerMessage) {
+    /// Seals `producer` with `marker` (none: no seal) and discards it, off the caller's path, after any
+    /// producer retired earlier under its id.
+    func retire(_ producer: KafkaTransactionalProducer, sealingWith marker: KafkaProducerMessage?) {
         let id = producer.transactionalID, bound = sealBound
         retiring.withLock { tasks in
             let previous = tasks[id]
             tasks[id] = Task.detached {
                 await previous?.value
-                _ = await producer.seal(with: marker, bound: bound)
+                if let marker { _ = await producer.seal(with: marker, bound: bound) }
                 await producer.discard()
             }
         }
@@ -36,7 +36,7 @@ final class ProducerRetirements: Sendable {
     }
 
     /// Retires every producer and waits until all are gone.
-    func retireAll(_ producers: [(producer: KafkaTransactionalProducer, marker: KafkaProducerMessage)]) async {
+    func retireAll(_ producers: [(producer: KafkaTransactionalProducer, marker: KafkaProducerMessage?)]) async {
         for (producer, marker) in producers { retire(producer, sealingWith: marker) }
         for id in Set(producers.map(\.producer.transactionalID)) { await settled(id) }
     }

@@ -5,13 +5,13 @@ import Kafka
 public struct StreamConfiguration: Sendable {
     public var bootstrapServers: String
     public var timings: KafkaConsumerTimings
-    /// The worker's instance number: names its client ids only. Transactional ids are per input
-    /// partition (`transactionalID(role:partition:)`), so any number of instances, with any numbers,
-    /// can run side by side.
+    /// The worker's instance number: names its client and transactional ids. Each worker's
+    /// transactional id is its own (`transactionalID(role:token:)`), so any number of instances, with
+    /// any numbers, can run side by side.
     public var instance: Int
-    /// The most records one transaction per partition carries: a batch keeps collecting fetched
-    /// records until it has this many or `commitInterval` has passed since its first one, whichever
-    /// comes first, and is committed as soon as the fetched records are drained.
+    /// The most records one transaction carries: a round keeps taking fetched records until it has this
+    /// many or `commitInterval` has passed since its first one, whichever comes first, and is committed
+    /// as soon as the fetched records are drained.
     public var batchSize: Int
     /// Records taken from the consumer per poll while a batch collects.
     public var pollChunk: Int = 2000
@@ -37,9 +37,6 @@ public struct StreamConfiguration: Sendable {
     public var batchTimeBound: Duration
     /// How long a commit that times out is repeated before its outcome counts as unknown.
     public var commitBound: Duration
-    /// Offsets of batches that wrote nothing are carried to the next transaction; past this a
-    /// transaction with a position marker commits them, so that a restart does not re-read much.
-    public var carryLimit: Duration
     public var producerOverrides: [String: String]
     public var consumerOverrides: [String: String]
     /// Where local state snapshots go (`nil`: none; every restore reads the whole changelog).
@@ -50,7 +47,7 @@ public struct StreamConfiguration: Sendable {
     /// lose a group whose members leave during a rebalance, so the local stack turns this off: stopped
     /// workers then expire after the session timeout, like crashed ones.
     public var leaveGroupOnClose: Bool
-    /// Whether an idle partition checks that the group shows its last commit's offsets (one
+    /// Whether an idle worker checks that the group shows its last commit's offsets (one
     /// OffsetFetch, `confirmInterval` after the commit) and, while it does not, commits again. On the
     /// local broker a transaction that finds an overlapping one still open at its `EndTxn` stays
     /// prepared until a later overlapping `EndTxn` finishes it, and pins the last stable offset of
@@ -60,9 +57,9 @@ public struct StreamConfiguration: Sendable {
     /// commit by itself (turn it off there).
     public var confirmCommits: Bool
     /// Whether a partition's new owner ends the epoch that last wrote the partition's changelog before
-    /// it initialises the transactional id (`KafkaEpochRepair`). On the local broker a predecessor
-    /// killed right after a commit can leave that epoch holding partitions for every writer, for good;
-    /// Apache Kafka does not need it (turn it off there).
+    /// it fences its writer (`KafkaEpochRepair`). On the local broker a predecessor killed right after
+    /// a commit can leave that epoch holding partitions for every writer, for good, and initialising
+    /// the writer's id does not end it; Apache Kafka does not need it (turn it off there).
     public var endPredecessorEpochs: Bool
     public var confirmInterval: Duration = .milliseconds(250)
     /// How long a poll waits for records when the worker has nothing else to do (a commit that
@@ -85,7 +82,6 @@ public struct StreamConfiguration: Sendable {
         maxConsecutiveAborts: Int = 20,
         batchTimeBound: Duration = .seconds(3),
         commitBound: Duration = .seconds(20),
-        carryLimit: Duration = .seconds(5),
         producerOverrides: [String: String] = [:],
         consumerOverrides: [String: String] = [:],
         stateDirectory: URL? = nil,
@@ -109,7 +105,6 @@ public struct StreamConfiguration: Sendable {
         self.maxConsecutiveAborts = maxConsecutiveAborts
         self.batchTimeBound = batchTimeBound
         self.commitBound = commitBound
-        self.carryLimit = carryLimit
         self.producerOverrides = producerOverrides
         self.consumerOverrides = consumerOverrides
         self.stateDirectory = stateDirectory
@@ -119,10 +114,14 @@ public struct StreamConfiguration: Sendable {
         self.endPredecessorEpochs = endPredecessorEpochs
     }
 
-    /// One transactional id per input partition: whoever owns the partition initialises it before
-    /// restoring, which fences the previous owner and ends its open transaction on any broker —
-    /// including one that ignores group generations and never times a transaction out.
-    public func transactionalID(role: String, partition: Int32) -> String { "souk-\(role)-p\(partition)" }
+    /// One transactional id per worker, never shared with another process: `token` is drawn when the
+    /// worker starts. A partition's next owner fences whoever wrote its changelog last (the id is in
+    /// the changelog's records) before restoring, so nothing depends on an id coming back.
+    public func transactionalID(role: String, token: String) -> String { "souk-\(role)-\(instance)-\(token)" }
+
+    /// The id each input partition had when every partition had a producer of its own: a changelog
+    /// written before the worker's id was named in it names its writer this way.
+    func legacyTransactionalID(role: String, partition: Int32) -> String { "souk-\(role)-p\(partition)" }
 
     public func clientID(role: String) -> String { "souk-\(role)-\(instance)" }
     public func groupID(role: String) -> String { "souk-\(role)" }

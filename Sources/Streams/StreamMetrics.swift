@@ -5,6 +5,11 @@ import Metrics
 struct StreamMetrics: Sendable {
     let role: String
 
+    /// The previous writer of a partition, fenced as its new owner took it over.
+    func recordFence() {
+        Counter(label: "souk_stream_fenced_predecessors_total", dimensions: [("role", role)]).increment()
+    }
+
     /// One partition's round, once its commit returned.
     func recordRound(_ round: RoundSummary, partition: Int32, duration: Duration, committed: Bool) {
         Counter(label: "souk_stream_messages_in_total", dimensions: [("role", role), ("partition", String(partition))]).increment(by: round.processed)
@@ -46,6 +51,7 @@ struct StreamMetrics: Sendable {
             case .ended: "ended"
             case .superseded: "superseded"
             case .nothingWritten: "nothing"
+            case .own: "own"
             case .unavailable: "unavailable"
             }
         Counter(label: "souk_stream_epoch_repairs_total", dimensions: [("role", role), ("outcome", label)]).increment()

@@ -1,5 +1,20 @@
 import Kafka
 import Logging
+import Synchronization
+
+/// Where a replacement producer made in a job waits for the worker loop.
+final class ProducerSlot: Sendable {
+    private let slot = Mutex<KafkaTransactionalProducer?>(nil)
+
+    func put(_ producer: KafkaTransactionalProducer) { slot.withLock { $0 = producer } }
+
+    func take() -> KafkaTransactionalProducer? {
+        slot.withLock { slot in
+            defer { slot = nil }
+            return slot
+        }
+    }
+}
 
 extension StreamWorker {
     func inputs(_ partition: Int32) -> [KafkaTopicPartition] {
@@ -30,7 +45,7 @@ extension StreamWorker {
         }
     }
 
-    /// A partition's state, its share of the open round and its producer go.
+    /// A partition's state and its share of the open round go.
     func release(_ partition: Int32, _ owned: Owned, _ context: Context) {
         context.inbox.wanted.withLock { _ = $0.removeValue(forKey: partition) }
         owned.bump(partition)
@@ -38,15 +53,11 @@ extension StreamWorker {
         owned.open[partition] = nil
         owned.snapshots[partition] = nil
         if owned.open.isEmpty { owned.openSince = nil }
-        if let producer = owned.owners.removeValue(forKey: partition)?.producer {
-            // The producer goes off the loop: it seals its epoch, and its requests in flight are waited
-            // for before the id is initialised again.
-            retire(producer, of: partition)
-        }
+        owned.owners[partition] = nil
     }
 
-    /// Fences the partition's previous owner, then restores its state, in a child task; the inputs
-    /// stay paused until `installPrepared` takes the result.
+    /// Fences whoever wrote the partition last, then restores its state, in a job; the inputs stay
+    /// paused until `installPrepared` takes the result.
     func startPreparing(_ partition: Int32, _ owned: Owned, _ context: Context, after delay: Duration = .zero) {
         release(partition, owned, context)
         owned.nextToken += 1
@@ -57,23 +68,24 @@ extension StreamWorker {
         health.markUnready(healthName)
         let inputs = inputs(partition)
         let configuration = self.configuration, role = self.role, logger = self.logger, health = self.health, name = healthName
-        let transactionalID = configuration.transactionalID(role: role.name, partition: partition)
-        let producerConfiguration = self.producerConfiguration, retirements = self.retirements, metrics = self.metrics
+        let ownID = transactionalID, retirements = self.retirements, metrics = self.metrics
+        let producerConfiguration = self.producerConfiguration
         context.jobs.start {
             if delay > .zero { try? await Task.sleep(for: delay) }
             var attempt = 0
             while !Task.isCancelled && inbox.isWanted(partition, token: token) {
                 attempt += 1
-                var producer: KafkaTransactionalProducer?
                 do {
                     if configuration.exactlyOnce {
-                        let fresh = try await Self.initialisedProducer(
-                            producerConfiguration, transactionalID: transactionalID,
-                            changelog: configuration.endPredecessorEpochs ? KafkaTopicPartition(topic: role.changelogTopic, partition: partition) : nil,
-                            after: retirements, metrics: metrics, logger: logger
+                        try await Self.fencePredecessor(
+                            of: KafkaTopicPartition(topic: role.changelogTopic, partition: partition), ownID: ownID,
+                            legacyID: configuration.legacyTransactionalID(role: role.name, partition: partition),
+                            configuration: configuration, producerConfiguration: producerConfiguration, metrics: metrics, logger: logger,
+                            stillWanted: { inbox.isWanted(partition, token: token) }
                         )
-                        producer = fresh
-                        try await Self.sweep(partition, with: fresh, role: role, bound: configuration.commitBound)
+                        // This worker's own failed transaction ends first (its producer is sealed and
+                        // replaced), so that the offsets read next are its final word.
+                        await retirements.settled(ownID)
                     }
                     let committed = try await consumer.committed(inputs)
                     let restorer = ChangelogRestorer<Role.State>(
@@ -86,12 +98,11 @@ extension StreamWorker {
                     )
                     let restored = try await restorer.restorePartitions([partition], committed: committed) { _ in health.progressed(name) }
                     inbox.items.withLock {
-                        $0.append(PreparedPartition(partition: partition, token: token, producer: producer, committed: committed, restored: restored[partition]!))
+                        $0.append(PreparedPartition(partition: partition, token: token, committed: committed, restored: restored[partition]!))
                     }
                     consumer.wakeup()
                     return
                 } catch {
-                    if let producer { await retirements.retireAll([(producer, Self.closingMarker(partition, role: role))]) }
                     if Task.isCancelled { return }
                     logger.warning(
                         "preparing a partition failed; retrying",
@@ -103,6 +114,44 @@ extension StreamWorker {
         }
     }
 
+    /// Ends and fences the transactional id that last wrote a partition's changelog, unless it is this
+    /// worker's: every transaction writes the changelog of each partition it commits, naming its
+    /// writer. On the local broker nothing times a transaction out and the group's generation fences
+    /// nobody: a writer that died (or was scaled in) leaves its open transaction pinning its partitions
+    /// for every reader, and one that froze past its session could still commit. So the epoch that
+    /// wrote last is reopened and aborted (`KafkaEpochRepair`: that also ends one left prepared, or
+    /// holding partitions after its end), then the id is initialised by a producer of this worker's
+    /// that goes at once: its old producer can no longer produce or commit. A live writer that merely
+    /// lost the partition in a rebalance replaces its producer and goes on.
+    static func fencePredecessor(
+        of changelog: KafkaTopicPartition,
+        ownID: String,
+        legacyID: String,
+        configuration: StreamConfiguration,
+        producerConfiguration: KafkaProducerConfiguration,
+        metrics: StreamMetrics,
+        logger: Logger,
+        stillWanted: () -> Bool
+    ) async throws {
+        guard configuration.endPredecessorEpochs else { return }
+        let repair = await KafkaEpochRepair.endLastWriter(
+            of: changelog, writerHeader: ChangelogSource.writerHeader, fallbackID: legacyID, except: ownID, configuration: producerConfiguration
+        )
+        metrics.recordEpochRepair(repair)
+        if case .unavailable = repair {
+            logger.info("could not end the last writer's epoch", metadata: ["kafka.partition": "\(changelog.partition)", "reason": "\(repair)"])
+        } else {
+            logger.debug("the last writer's epoch", metadata: ["kafka.partition": "\(changelog.partition)", "outcome": "\(repair)"])
+        }
+        // A preparation no longer wanted fences nobody: the partition may be someone else's by now.
+        guard let writer = repair.writer, stillWanted() else { return }
+        let fence = try KafkaTransactionalProducer(configuration: producerConfiguration, transactionalID: writer, logger: logger)
+        try await fence.initTransactions()
+        await fence.discard()
+        metrics.recordFence()
+        logger.info("fenced the partition's previous writer", metadata: ["kafka.partition": "\(changelog.partition)", "kafka.transactional_id": "\(writer)"])
+    }
+
     /// Takes finished preparations: installs the state, seeks the inputs to the offsets it matches and
     /// resumes them.
     func installPrepared(_ owned: Owned, _ context: Context) async throws {
@@ -111,14 +160,11 @@ extension StreamWorker {
             return prepared
         }
         for item in prepared {
-            guard let owner = owned.owners[item.partition], owner.token == item.token, !owner.isReady else {
-                if let producer = item.producer { retire(producer, of: item.partition) }
-                continue
-            }
+            guard let owner = owned.owners[item.partition], owner.token == item.token, !owner.isReady else { continue }
             owned.store.install(partition: item.partition, item.restored.entries, versions: item.restored.versions)
-            owner.producer = item.producer
             owner.version = ChangelogVersion(generation: item.restored.generation + 1, sequence: 0)
             owner.rewrite = item.restored.leftovers
+            owner.next = Dictionary(uniqueKeysWithValues: item.committed.filter { $0.key.partition == item.partition }.map { ($0.key.topic, $0.value) })
             owner.phase = .ready
             context.snapshotter?.forget(item.partition)
             // Read from exactly the offsets the state matches (the group's reset policy is earliest).
@@ -140,77 +186,72 @@ extension StreamWorker {
                     "kafka.partition": "\(item.partition)", "souk.keys": "\(item.restored.entries.count)",
                     "souk.changelog_records": "\(item.restored.records)", "souk.generation": "\(owner.version.generation)",
                     "souk.rewrites": "\(owner.rewrite.count)",
+                    "kafka.offsets": "\(positions.map { "\($0.topicPartition.topic)=\($0.offset)" }.joined(separator: ","))",
                 ]
             )
         }
         if owned.joined && !owned.owners.values.contains(where: { !$0.isReady }) { health.markReady(healthName) }
     }
 
-    // MARK: - Producers
+    // MARK: - The worker's producer
 
-    /// Commits a transaction that touches only the partition's changelog, right after the producer was
-    /// initialised. On the local broker a predecessor killed between its `EndTxn` and the transaction's
-    /// completion leaves it prepared (initialising does not end a prepared transaction), and it completes
-    /// only when an overlapping transaction ends; an idle new owner would never end one, and the
-    /// prepared transaction would pin every partition it wrote to for all readers, for good. The sweep
-    /// ends it (aborted by then if the repair in `initialisedProducer` ran, else as it was decided)
-    /// before the committed offsets are read for the restore. On Apache Kafka it is one cheap
-    /// transaction per assignment.
-    static func sweep(_ partition: Int32, with producer: KafkaTransactionalProducer, role: Role, bound: Duration) async throws {
-        try await producer.begin()
-        try await producer.produce(closingMarker(partition, role: role), tag: 0)
-        switch await producer.commit(bound: bound) {
-        case .committed: return
-        case .aborted(let error), .unknown(let error), .fatal(let error): throw error
+    /// Replaces the worker's producer: the old one is sealed (a transaction of its own ends its epoch,
+    /// on a partition this worker prepares again, `sealingOn`) and discarded, and a new one under the
+    /// same id is initialised in a job; the loop takes it in `takeRenewedProducer`. Meanwhile outputs
+    /// wait in the open round.
+    func renewProducer(_ owned: Owned, _ context: Context, sealingOn partition: Int32? = nil) {
+        if let old = owned.producer { retire(old, sealingOn: partition ?? owned.owners.keys.min()) }
+        owned.producer = nil
+        owned.inTransaction = false
+        owned.origins = []
+        let configuration = producerConfiguration, id = transactionalID, retirements = self.retirements, logger = self.logger
+        let consumer = context.consumer, renewed = context.renewed
+        context.jobs.start {
+            var attempt = 0
+            while !Task.isCancelled {
+                attempt += 1
+                do {
+                    await retirements.settled(id)
+                    let producer = try KafkaTransactionalProducer(configuration: configuration, transactionalID: id, logger: logger)
+                    try await producer.initTransactions()
+                    renewed.put(producer)
+                    consumer.wakeup()
+                    return
+                } catch {
+                    logger.warning("initialising the producer failed; retrying", metadata: ["souk.attempt": "\(attempt)", "error": "\(error)"])
+                    try? await Task.sleep(for: .milliseconds(min(2_000, 100 * attempt)))
+                }
+            }
         }
+    }
+
+    /// Takes a producer `renewProducer` made ready, and produces what waited for it.
+    func takeRenewedProducer(_ owned: Owned, _ context: Context) async {
+        guard let producer = context.renewed.take() else { return }
+        owned.producer = producer
+        owned.inTransaction = false
+        owned.origins = []
+        if canProduce(owned) {
+            for partition in owned.open.keys.sorted() { await produce(partition, owned, context) }
+        }
+        await resumeHeldBack(owned, context)
     }
 
     /// A position marker without a position: the one record of a transaction that only ends what
-    /// came before it (a sweep after initialising, a seal before giving a producer up).
-    static func closingMarker(_ partition: Int32, role: Role) -> KafkaProducerMessage {
-        KafkaProducerMessage(
-            topic: role.changelogTopic, partition: partition, key: Array(ChangelogMarker.positionKey.utf8), value: [],
-            headers: ChangelogSource(topic: role.inputTopics[0], offset: -1).headers
-        )
+    /// came before it (a seal before giving a producer up).
+    func closingMarker(_ partition: Int32) -> KafkaProducerMessage {
+        processor.positionMarker(partition: partition, source: (role.inputTopics[0], -1), version: .initial)
     }
 
-    func retire(_ producer: KafkaTransactionalProducer, of partition: Int32) {
-        retirements.retire(producer, sealingWith: Self.closingMarker(partition, role: role))
+    /// Seals a producer on a partition this worker owns (a seal elsewhere would name this worker as
+    /// the last writer of another owner's partition, which then fences it), or not at all.
+    func retire(_ producer: KafkaTransactionalProducer, sealingOn partition: Int32?) {
+        retirements.retire(producer, sealingWith: partition.map(closingMarker))
     }
 
     func retireAll(_ owned: Owned) async {
-        await retirements.retireAll(owned.owners.compactMap { partition, owner in
-            owner.producer.map { ($0, Self.closingMarker(partition, role: role)) }
-        })
-    }
-
-    /// A partition's producer, initialised: the previous owner of its id is fenced and its open
-    /// transaction ended — once this worker's own earlier producers of the id have nothing in flight.
-    ///
-    /// Before initialising (given `changelog`), the epoch that last wrote the partition's changelog (every transaction of
-    /// the id writes there, and nothing else does) is reopened and aborted: on the local broker a
-    /// predecessor killed right after a commit can leave that epoch holding its partitions for good,
-    /// and only a transaction of the same epoch clears it (`KafkaEpochRepair`).
-    static func initialisedProducer(
-        _ configuration: KafkaProducerConfiguration,
-        transactionalID: String,
-        changelog: KafkaTopicPartition?,
-        after retirements: ProducerRetirements,
-        metrics: StreamMetrics,
-        logger: Logger
-    ) async throws -> KafkaTransactionalProducer {
-        await retirements.settled(transactionalID)
-        if let changelog {
-            let repair = await KafkaEpochRepair.endLastEpoch(transactionalID: transactionalID, lastWrittenTo: changelog, configuration: configuration)
-            metrics.recordEpochRepair(repair)
-            if case .unavailable = repair {
-                logger.info("could not end the last epoch before initialising", metadata: ["kafka.transactional_id": "\(transactionalID)", "reason": "\(repair)"])
-            } else {
-                logger.debug("last epoch before initialising", metadata: ["kafka.transactional_id": "\(transactionalID)", "outcome": "\(repair)"])
-            }
-        }
-        let producer = try KafkaTransactionalProducer(configuration: configuration, transactionalID: transactionalID, logger: logger)
-        try await producer.initTransactions()
-        return producer
+        guard let producer = owned.producer else { return }
+        owned.producer = nil
+        await retirements.retireAll([(producer, owned.owners.keys.min().map(closingMarker))])
     }
 }

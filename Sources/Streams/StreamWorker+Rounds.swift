@@ -4,9 +4,9 @@ import Logging
 // MARK: - Handling and producing
 
 extension StreamWorker {
-    /// Handles polled records partition by partition into the open round. While no commit is out
-    /// their outputs go into the partitions' open transactions at once; otherwise they wait in the
-    /// round until the commit has returned (`land`).
+    /// Handles polled records partition by partition into the open round. While the producer is free
+    /// (no commit out, not being replaced) their outputs go into its open transaction at once;
+    /// otherwise they wait in the round until it is (`land`, `takeRenewedProducer`).
     func handle(_ records: [InboundRecord], _ owned: Owned, _ context: Context) async throws {
         let deadline = ContinuousClock.now + configuration.batchTimeBound
         let epochs = owned.epochs
@@ -22,124 +22,126 @@ extension StreamWorker {
             let handled = try await processor.handle(
                 run, store: &owned.store, round: &round, poisoned: owned.poisoned[partition] ?? [:], deadline: deadline
             )
+            for record in run.prefix(handled) { owner.next[record.topic] = record.offset + 1 }
             if handled < run.count {
                 // Records past the batch's time bound were not handled: read them again (later runs of
                 // the partition in this poll are stale now).
-                try await rewind(context.consumer, to: run.dropFirst(handled), owned)
+                try await rewind(context.consumer, partitionsOf: run.dropFirst(handled), owned)
             }
-            if owned.flight == nil, !(await produce(&round, owner, owned, context)) { continue }
             owned.open[partition] = round
             if owned.openSince == nil { owned.openSince = .now }
+            if canProduce(owned) { await produce(partition, owned, context) }
         }
     }
 
-    /// Produces the round's new messages into the partition's open transaction, beginning it first,
-    /// on the producer's own thread (the loop does not wait; a failure fails the commit). Returns
-    /// `false` when that cannot be done: the partition is then prepared again from its changelog.
-    func produce(_ round: inout PartitionRound, _ owner: PartitionOwner, _ owned: Owned, _ context: Context) async -> Bool {
-        let (firstTag, messages) = round.takeMessages()
-        guard !messages.isEmpty else { return true }
-        do {
-            if let atLeastOnce = context.atLeastOnce {
+    /// Whether outputs can go into the producer's transaction now.
+    func canProduce(_ owned: Owned) -> Bool {
+        owned.flight == nil && (owned.producer != nil || !configuration.exactlyOnce)
+    }
+
+    /// Produces a partition's new messages of the open round: into the open transaction (beginning it
+    /// first) on the producer's own thread, where a failure fails the commit; or, at least once,
+    /// straight away.
+    func produce(_ partition: Int32, _ owned: Owned, _ context: Context) async {
+        guard var round = owned.open[partition] else { return }
+        var (messages, origins) = round.takeMessages()
+        owned.open[partition] = round
+        guard !messages.isEmpty else { return }
+        if let atLeastOnce = context.atLeastOnce {
+            do {
                 for message in messages where try !atLeastOnce.enqueue(message) { try await atLeastOnce.produce(message) }
-                return true
+            } catch {
+                logger.warning("producing failed; preparing the partition again", metadata: ["kafka.partition": "\(partition)", "kafka.error": "\(error)"])
+                await fail([partition], owned, context, error: error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)"))
             }
-            guard let producer = owner.producer else { throw KafkaError(kind: .failed, message: "the partition has no producer") }
-            producer.produceInBackground(messages, firstTag: firstTag, beginning: !owner.inTransaction)
-            owner.inTransaction = true
-            return true
-        } catch {
-            let error = error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)")
-            logger.warning("producing a round failed; preparing the partition again", metadata: ["kafka.partition": "\(owner.partition)", "kafka.error": "\(error)"])
-            await fail(owner.partition, owned, context, error: error)
-            return false
+            return
         }
+        guard let producer = owned.producer else { return }
+        if let owner = owned.owners[partition], !owner.claimed {
+            // The changelog names its writer before any output of the partition goes out: a worker
+            // killed in its first round leaves an open transaction that only that name lets the
+            // partition's next owner end (nothing times transactions out on the local broker).
+            let input = role.inputTopics[0]
+            let claim = processor.positionMarker(partition: partition, source: (input, (owner.next[input] ?? 0) - 1), version: owner.nextVersion())
+            messages.insert(claim, at: 0)
+            origins.insert(nil, at: 0)
+            owner.claimed = true
+        }
+        producer.produceInBackground(messages, firstTag: owned.origins.count, beginning: !owned.inTransaction)
+        owned.inTransaction = true
+        owned.origins += origins
     }
 
-    /// While a commit is out and the open round is full, its inputs are paused (the loop goes on
-    /// polling, so the member stays in its group); `land` resumes them.
+    /// While a commit is out (or the producer is being replaced) and the open round is full, its
+    /// inputs are paused (the loop goes on polling, so the member stays in its group); `land` resumes them.
     func holdBackWhileFull(_ owned: Owned, _ context: Context) async throws {
-        guard owned.flight != nil, owned.heldBack.isEmpty, owned.openRecords >= configuration.batchSize else { return }
+        guard !canProduce(owned), owned.heldBack.isEmpty, owned.openRecords >= configuration.batchSize else { return }
         let inputs = readyInputs(owned)
         guard !inputs.isEmpty else { return }
         try await context.consumer.pause(inputs)
         owned.heldBack = inputs
+    }
+
+    func resumeHeldBack(_ owned: Owned, _ context: Context) async {
+        guard !owned.heldBack.isEmpty else { return }
+        let stillReady = Set(readyInputs(owned))
+        try? await context.consumer.resume(owned.heldBack.filter { stillReady.contains($0) })
+        owned.heldBack = []
     }
 }
 
 // MARK: - Committing
 
 extension StreamWorker {
-    /// Closes the open round (changelog records, dedupe buckets) and commits every partition's
-    /// transaction in a child task. Partitions whose records changed nothing and produced nothing
-    /// carry their offsets to a later round (`carryLimit`).
+    /// Closes the open round (changelog records, dedupe buckets) and commits its transaction in a
+    /// background job; the loop takes the result in `land`.
     func launchFlight(_ owned: Owned, _ context: Context) async throws {
-        var items: [CommitItem] = []
+        var partitions: [Int32: Int] = [:]
+        var offsets: [KafkaTopicPartition: Int64] = [:]
         var summaries: [Int32: RoundSummary] = [:]
-        let rounds = owned.open
-        owned.open = [:]
-        owned.openSince = nil
-        for (partition, round) in rounds.sorted(by: { $0.key < $1.key }) {
-            guard let owner = owned.owners[partition], owner.isReady else { continue }
-            var round = round
+        for partition in owned.open.keys.sorted() {
+            guard let owner = owned.owners[partition], owner.isReady, var round = owned.open[partition] else { continue }
             let version = owner.nextVersion()
-            do {
-                try processor.close(&round, version: version, rewrite: owner.rewrite, store: &owned.store)
-            } catch {
-                logger.error("closing a round failed", metadata: ["kafka.partition": "\(partition)", "error": "\(error)"])
-                await fail(partition, owned, context, error: KafkaError(kind: .failed, message: "\(error)"))
-                continue
-            }
-            if round.origins.isEmpty {
-                // Nothing to write (only duplicates, or records that change nothing): the offsets ride
-                // along with a later transaction; reprocessing them after a crash changes nothing.
-                owner.carry(round.lastOffsets)
-                guard let since = owner.carriedSince, ContinuousClock.now - since >= configuration.carryLimit,
-                    let (topic, offset) = owner.carried.max(by: { $0.value < $1.value }).map({ ($0.key.topic, $0.value) })
-                else {
-                    health.progressed(healthName)
-                    continue
-                }
-                round.append(processor.positionMarker(partition: partition, source: (topic, offset), version: version), origin: nil)
-            }
-            guard await produce(&round, owner, owned, context) else { continue }
+            try processor.close(&round, version: version, rewrite: owner.rewrite, store: &owned.store)
+            owned.open[partition] = round
+            await produce(partition, owned, context)
             if let snapshotter = context.snapshotter, snapshotter.isDue(partition) {
                 owned.snapshots[partition] = snapshotter.capture(owned.store, partition: partition, generation: version.generation)
             }
-            items.append(
-                CommitItem(
-                    partition: partition, producer: owner.producer, offsets: owner.carried.merging(round.lastOffsets) { max($0, $1) },
-                    origins: round.origins, token: owner.token
-                )
-            )
+            partitions[partition] = owner.token
+            offsets.merge(round.lastOffsets) { max($0, $1) }
             summaries[partition] = RoundSummary(
                 processed: round.processed, emitted: round.emitted, duplicates: round.duplicates, deadLettered: round.deadLettered,
                 oversizedStates: round.oversizedStates
             )
         }
-        launch(items, summaries, owned, context)
+        owned.open = [:]
+        owned.openSince = nil
+        launch(CommitFlight(partitions: partitions, offsets: offsets, origins: owned.origins, rounds: summaries, closing: false), owned, context)
     }
 
-    /// Commits `items` in a child task; the loop takes the results in `land`.
-    func launch(_ items: [CommitItem], _ summaries: [Int32: RoundSummary], _ owned: Owned, _ context: Context) {
-        guard !items.isEmpty else { return }
-        let flight = CommitFlight(items: items, rounds: summaries)
+    /// Commits the open transaction (or, at least once, flushes and commits the offsets) in a job.
+    func launch(_ flight: CommitFlight, _ owned: Owned, _ context: Context) {
+        guard !flight.partitions.isEmpty else { return }
         owned.flight = flight
+        owned.origins = []
+        owned.inTransaction = false
         let consumer = context.consumer, rebalances = self.rebalances, configuration = self.configuration
         if let atLeastOnce = context.atLeastOnce {
             context.jobs.start {
-                let result = await Self.commitAtLeastOnce(items, producer: atLeastOnce, consumer: consumer)
-                flight.land(Array(repeating: result, count: items.count))
+                flight.land(await Self.commitAtLeastOnce(flight.offsets, producer: atLeastOnce, consumer: consumer))
                 consumer.wakeup()
             }
             return
         }
+        guard let producer = owned.producer else { return }
         let metadata = try? consumer.groupMetadata()
+        let partitions = Array(flight.partitions.keys)
         context.jobs.start {
-            let results = await CommitFlight.commit(items, metadata: metadata, bound: configuration.commitBound) { partition in
-                Self.mustNotCommit(partition, consumer: consumer, rebalances: rebalances, configuration: configuration)
+            let result = await CommitFlight.commit(producer, offsets: flight.offsets, metadata: metadata, bound: configuration.commitBound) {
+                partitions.contains { Self.mustNotCommit($0, consumer: consumer, rebalances: rebalances, configuration: configuration) }
             }
-            flight.land(results)
+            flight.land(result)
             consumer.wakeup()
         }
     }
@@ -151,181 +153,163 @@ extension StreamWorker {
     }
 
     /// The at-least-once commit: every output acknowledged, then the offsets committed.
-    private static func commitAtLeastOnce(_ items: [CommitItem], producer: KafkaProducer, consumer: KafkaConsumer) async -> PartitionCommitResult {
+    private static func commitAtLeastOnce(_ offsets: [KafkaTopicPartition: Int64], producer: KafkaProducer, consumer: KafkaConsumer) async -> CommitResult {
         do {
             try await producer.flush()
-            try await consumer.commit(lastProcessed: items.reduce(into: [:]) { $0.merge($1.offsets) { max($0, $1) } })
+            try await consumer.commit(lastProcessed: offsets)
             return .committed
         } catch {
             return .aborted(error as? KafkaError ?? KafkaError(kind: .failed, message: "\(error)"), failures: [])
         }
     }
 
-    /// Takes the results of the commit that was out, if it has returned: committed partitions move on,
-    /// failed ones are prepared again; then the open round's outputs go into new transactions.
+    /// Takes the result of the commit that was out, if it has returned: its partitions move on, or,
+    /// when it failed, are prepared again and the producer is replaced; then the open round's outputs
+    /// go into a new transaction.
     func land(_ owned: Owned, _ context: Context) async throws {
-        guard let flight = owned.flight, let results = flight.results else { return }
+        guard let flight = owned.flight, let result = flight.result else { return }
         owned.flight = nil
         let duration = ContinuousClock.now - flight.started
+        // Only the partitions still owned by the preparation the commit was made for.
+        let partitions = flight.partitions.compactMap { partition, token in owned.owners[partition]?.token == token ? partition : nil }.sorted()
         logger.trace(
             "round committed",
             metadata: [
-                "souk.records": "\(flight.rounds.values.reduce(0) { $0 + $1.processed })", "souk.partitions": "\(flight.items.count)",
-                "souk.commit_ms": "\(duration.nanoseconds / 1_000_000)", "souk.next_records": "\(owned.openRecords)",
+                "souk.records": "\(flight.rounds.values.reduce(0) { $0 + $1.processed })", "souk.partitions": "\(partitions.count)",
+                "souk.commit_ms": "\(duration.nanoseconds / 1_000_000)", "souk.next_records": "\(owned.openRecords)", "souk.outcome": "\(result)",
             ]
         )
-        var committed: Set<Int32> = []
-        for (item, result) in zip(flight.items, results) {
-            guard let owner = owned.owners[item.partition], owner.token == item.token else { continue }
-            owner.inTransaction = false
-            let summary = flight.rounds[item.partition]
-            switch result {
-            case .committed:
-                owner.committed(item.offsets, closing: item.closing)
-                committed.insert(item.partition)
-                health.committed(healthName)
-                if let summary {
-                    metrics.recordRound(summary, partition: item.partition, duration: duration, committed: true)
-                    if !summary.oversizedStates.isEmpty {
-                        logger.error(
-                            "a state value outgrew its limit; the records that would have grown it went to the dead-letter topic",
-                            metadata: ["kafka.partition": "\(item.partition)", "souk.keys": "\(summary.oversizedStates)", "souk.limit": "\(processor.maxStateBytes)"]
-                        )
-                    }
+        switch result {
+        case .committed:
+            owned.lastCommit = (flight.offsets, .now, flight.closing)
+            for partition in partitions { owned.owners[partition]?.committed() }
+            health.committed(healthName)
+            for (partition, summary) in flight.rounds {
+                metrics.recordRound(summary, partition: partition, duration: duration, committed: true)
+                if !summary.oversizedStates.isEmpty {
+                    logger.error(
+                        "a state value outgrew its limit; the records that would have grown it went to the dead-letter topic",
+                        metadata: ["kafka.partition": "\(partition)", "souk.keys": "\(summary.oversizedStates)", "souk.limit": "\(processor.maxStateBytes)"]
+                    )
                 }
-                for (input, offset) in item.offsets {
-                    if let high = context.consumer.cachedHighWatermark(input) { metrics.recordLag(input, lag: max(0, high - offset - 1)) }
-                }
-            case .skipped:
-                if configuration.mayHaveBeenAway(context.consumer) {
-                    metrics.recordAwaySkip()
-                    logger.info("commit skipped: the worker went most of a session without polling", metadata: ["kafka.partition": "\(item.partition)"])
-                }
-                // A revoked partition goes with its rebalance; one kept is prepared again once the group has had its say.
-                if !rebalances.revokes(item.partition) {
-                    await fail(item.partition, owned, context, error: nil, after: configuration.awayQuarantine(context.consumer))
-                }
-            case .aborted(let error, let failures):
-                for failure in failures where failure.error.isPermanentDeliveryFailure {
-                    guard failure.tag < item.origins.count, let origin = item.origins[failure.tag] else { continue }
-                    owned.poisoned[item.partition, default: [:]][origin] = "output failed for good: \(failure.error)"
-                }
-                if let summary { metrics.recordRound(summary, partition: item.partition, duration: duration, committed: false) }
-                logger.warning("a commit aborted; preparing the partition again", metadata: ["kafka.partition": "\(item.partition)", "kafka.error": "\(error)"])
-                await fail(item.partition, owned, context, error: error, after: configuration.awayQuarantine(context.consumer))
-            case .unknown(let error):
-                metrics.recordLostCommit()
-                if let summary { metrics.recordRound(summary, partition: item.partition, duration: duration, committed: false) }
-                logger.error(
-                    "a commit's outcome is unknown; restoring the partition from its changelog",
-                    metadata: ["kafka.partition": "\(item.partition)", "kafka.error": "\(error)"]
-                )
-                await fail(item.partition, owned, context, error: error, after: configuration.awayQuarantine(context.consumer))
-            case .fenced(let error):
-                logger.error(
-                    "fenced by another owner of the partition; preparing it again unless the group takes it away",
-                    metadata: ["kafka.partition": "\(item.partition)", "kafka.error": "\(error)"]
-                )
-                await fail(item.partition, owned, context, error: error, after: configuration.sessionTimeout * 2)
             }
-        }
-        if let snapshotter = context.snapshotter {
-            for partition in committed {
-                guard let snapshot = owned.snapshots.removeValue(forKey: partition) else { continue }
-                try await snapshotter.save(snapshot, partition: partition, worker: self, jobs: context.jobs)
+            for (input, offset) in flight.offsets {
+                if let high = context.consumer.cachedHighWatermark(input) { metrics.recordLag(input, lag: max(0, high - offset - 1)) }
             }
-            owned.snapshots = owned.snapshots.filter { !committed.contains($0.key) && owned.owners[$0.key]?.isReady == true }
+            if let snapshotter = context.snapshotter {
+                for partition in partitions {
+                    guard let snapshot = owned.snapshots.removeValue(forKey: partition) else { continue }
+                    try await snapshotter.save(snapshot, partition: partition, worker: self, jobs: context.jobs)
+                }
+            }
+        case .skipped:
+            if configuration.mayHaveBeenAway(context.consumer) {
+                metrics.recordAwaySkip()
+                logger.info("commit skipped: the worker went most of a session without polling", metadata: ["kafka.partitions": "\(partitions)"])
+            }
+            // Revoked partitions go with their rebalance; those kept are prepared again once the group
+            // has had its say.
+            await fail(partitions.filter { !rebalances.revokes($0) }, owned, context, error: nil, after: configuration.awayQuarantine(context.consumer))
+        case .aborted(let error, let failures):
+            for failure in failures where failure.error.isPermanentDeliveryFailure {
+                guard failure.tag < flight.origins.count, let origin = flight.origins[failure.tag] else { continue }
+                owned.poisoned[origin.partition, default: [:]][origin] = "output failed for good: \(failure.error)"
+            }
+            for (partition, summary) in flight.rounds { metrics.recordRound(summary, partition: partition, duration: duration, committed: false) }
+            logger.warning("a commit aborted; preparing its partitions again", metadata: ["kafka.partitions": "\(partitions)", "kafka.error": "\(error)"])
+            await fail(partitions, owned, context, error: error, after: configuration.awayQuarantine(context.consumer))
+        case .unknown(let error):
+            metrics.recordLostCommit()
+            for (partition, summary) in flight.rounds { metrics.recordRound(summary, partition: partition, duration: duration, committed: false) }
+            logger.error(
+                "a commit's outcome is unknown; restoring its partitions from their changelogs",
+                metadata: ["kafka.partitions": "\(partitions)", "kafka.error": "\(error)"]
+            )
+            await fail(partitions, owned, context, error: error, after: configuration.awayQuarantine(context.consumer))
+        case .fenced(let error):
+            logger.warning(
+                "fenced by a partition's new owner; preparing the round's partitions again unless the group takes them away",
+                metadata: ["kafka.partitions": "\(partitions)", "kafka.error": "\(error)"]
+            )
+            await fail(partitions, owned, context, error: error, after: configuration.awayQuarantine(context.consumer))
         }
-        // The round handled meanwhile: its outputs go into new transactions now.
-        for partition in owned.open.keys.sorted() {
-            guard let owner = owned.owners[partition], owner.isReady, var round = owned.open.removeValue(forKey: partition) else { continue }
-            if await produce(&round, owner, owned, context) { owned.open[partition] = round }
+        owned.snapshots = owned.snapshots.filter { owned.owners[$0.key]?.isReady == true && flight.partitions[$0.key] == nil }
+        // The round handled meanwhile: its outputs go into a new transaction now.
+        if canProduce(owned) {
+            for partition in owned.open.keys.sorted() { await produce(partition, owned, context) }
         }
-        if !owned.heldBack.isEmpty {
-            let stillReady = Set(readyInputs(owned))
-            try? await context.consumer.resume(owned.heldBack.filter { stillReady.contains($0) })
-            owned.heldBack = []
-        }
+        await resumeHeldBack(owned, context)
     }
 
-    /// A partition whose transaction failed (or whose outcome is unknown): its state and its share of
-    /// the open round go, and it is prepared again from its changelog — after `delay`, when this
-    /// worker may have been away or was fenced (the group takes the partition away meanwhile if it
-    /// moved). Its state never comes from a guess.
-    func fail(_ partition: Int32, _ owned: Owned, _ context: Context, error: KafkaError?, after delay: Duration = .zero) async {
-        guard let owner = owned.owners[partition] else { return }
+    /// Partitions whose transaction failed (or whose outcome is unknown): their state and their share
+    /// of the open round go, and they are prepared again from their changelogs — after `delay`, when
+    /// this worker may have been away (the group takes the partitions away meanwhile if they moved).
+    /// Their state never comes from a guess. The producer is replaced: the local broker may never
+    /// finish the abort it was asked for, and only a new producer under the same id ends it.
+    func fail(_ partitions: [Int32], _ owned: Owned, _ context: Context, error: KafkaError?, after delay: Duration = .zero) async {
+        if error != nil { health.aborted(healthName) }
+        if configuration.exactlyOnce, owned.producer != nil { renewProducer(owned, context, sealingOn: partitions.first) }
+        await reprepare(partitions.filter { owned.owners[$0] != nil }, owned, context, failing: error != nil, after: delay)
+    }
+
+    private func reprepare(_ partitions: [Int32], _ owned: Owned, _ context: Context, failing: Bool, after delay: Duration) async {
+        guard !partitions.isEmpty else { return }
         context.consumer.wakeup()
-        try? await context.consumer.pause(inputs(partition))
-        if error != nil {
-            owner.failed()
-            health.aborted(healthName)
+        try? await context.consumer.pause(partitions.flatMap(inputs))
+        for partition in partitions.sorted() {
+            guard let owner = owned.owners[partition] else { continue }
+            if failing { owner.failed() }
+            let failingSince = owner.failingSince ?? .now
+            startPreparing(partition, owned, context, after: delay)
+            owned.owners[partition]?.phase = .preparing(since: failingSince)
         }
-        let failingSince = owner.failingSince ?? .now
-        startPreparing(partition, owned, context, after: delay)
-        owned.owners[partition]?.phase = .preparing(since: failingSince)
     }
 
-    // MARK: - Idle partitions
+    // MARK: - Idle
 
-    /// Commits the carried offsets of partitions that have seen nothing but no-op records for a while,
-    /// and the position markers of idle partitions (`idleCommits`).
-    func commitDueCarries(_ owned: Owned, _ context: Context) async throws {
-        guard configuration.exactlyOnce else { return }
-        let idle = await idleCommits(owned, consumer: context.consumer)
-        let due = owned.owners.values.filter { owner in
-            owner.isReady
-                && ((owner.carriedSince.map { ContinuousClock.now - $0 >= configuration.carryLimit } ?? false) || idle.contains(owner.partition))
+    /// When the worker is idle, `confirmInterval` after its last commit: one OffsetFetch tells whether
+    /// the group shows that commit's offsets.
+    /// - While it does not, the broker still holds the commit prepared: the worker commits again (on
+    ///   the local broker that transaction folds the prepared one in, and with the flow quiet nothing
+    ///   overlapping is open any more, so it finishes).
+    /// - Once it does, the worker closes the quiet spell with one more transaction, once: on the local
+    ///   broker `EndTxn` writes its control markers after marking the transaction prepared, and if
+    ///   another producer's `EndTxn` finishes it meanwhile, the later markers are recorded against the
+    ///   finished transaction, which then blocks every transaction overlapping it. Only the same
+    ///   producer's next transaction reopens and clears it; an idle worker would never make one.
+    func idleCommit(_ owned: Owned, _ context: Context) async {
+        guard configuration.exactlyOnce, configuration.confirmCommits, canProduce(owned), let last = owned.lastCommit,
+            ContinuousClock.now - last.at >= configuration.confirmInterval
+        else { return }
+        let owners = owned.owners.values.filter(\.isReady).sorted { $0.partition < $1.partition }
+        let offsets = last.offsets.filter { owners.map(\.partition).contains($0.key.partition) }
+        guard let marked = owners.first, !offsets.isEmpty else {
+            owned.lastCommit = nil
+            return
         }
-        var items: [CommitItem] = []
-        for owner in due.sorted(by: { $0.partition < $1.partition }) {
-            // An idle partition whose last commit the broker left prepared commits again: on the local
-            // broker that transaction folds the prepared one in, and with the flow quiet nothing
-            // overlapping is open any more, so it finishes (see `StreamConfiguration.confirmCommits`).
-            // One whose last commit finished closes with one more (see `idleCommits`).
-            var offsets = owner.carried
-            if idle.contains(owner.partition), let last = owner.lastCommit { offsets.merge(last.offsets) { max($0, $1) } }
-            guard let (topicPartition, offset) = offsets.max(by: { $0.value < $1.value }) else { continue }
-            var round = PartitionRound(partition: owner.partition)
-            round.append(
-                processor.positionMarker(partition: owner.partition, source: (topicPartition.topic, offset), version: owner.nextVersion()),
-                origin: nil
-            )
-            guard await produce(&round, owner, owned, context) else { continue }
-            items.append(
-                CommitItem(
-                    partition: owner.partition, producer: owner.producer, offsets: offsets, origins: round.origins, token: owner.token,
-                    closing: idle.contains(owner.partition)
-                )
-            )
+        context.consumer.wakeup()
+        guard let committed = try? await context.consumer.committed(Array(offsets.keys)) else { return }
+        let shown = offsets.allSatisfy { (committed[$0.key] ?? -1) > $0.value }
+        if !shown { metrics.recordUnconfirmedCommit() }
+        if shown && last.closing {
+            owned.lastCommit = nil
+            return
         }
-        launch(items, [:], owned, context)
-    }
-
-    /// The idle partitions that commit a position marker `confirmInterval` after their last commit,
-    /// found with one OffsetFetch, only while the worker is idle:
-    /// - those whose last commit the group does not show: the broker still holds it prepared;
-    /// - those whose last commit finished, once: on the local broker `EndTxn` writes its control
-    ///   markers after marking the transaction prepared, and if another producer's `EndTxn` finishes
-    ///   it meanwhile, the later markers are recorded against the finished transaction, which then
-    ///   blocks every transaction overlapping it. Only the same producer's next transaction reopens
-    ///   and clears it; an idle partition would never make one, and the flow stayed stuck (a saga
-    ///   partition held at lag 698 after a `souk load` without any fault, until new orders came).
-    private func idleCommits(_ owned: Owned, consumer: KafkaConsumer) async -> Set<Int32> {
-        guard configuration.confirmCommits else { return [] }
-        let now = ContinuousClock.now
-        let idle = owned.owners.values.compactMap { owner in
-            owner.lastCommit.flatMap { owner.isReady && now - $0.at >= configuration.confirmInterval ? (owner, $0.offsets) : nil }
+        guard let (input, offset) = offsets.first(where: { $0.key.partition == marked.partition }).map({ ($0.key, $0.value) }) else {
+            owned.lastCommit = nil
+            return
         }
-        guard !idle.isEmpty, let committed = try? await consumer.committed(idle.flatMap { $0.1.keys }) else { return [] }
-        var due: Set<Int32> = []
-        for (owner, offsets) in idle {
-            if offsets.allSatisfy({ (committed[$0.key] ?? -1) > $0.value }) {
-                if owner.lastCommitClosed { owner.lastCommit = nil } else { due.insert(owner.partition) }
-            } else {
-                due.insert(owner.partition)
-                metrics.recordUnconfirmedCommit()
-            }
-        }
-        return due
+        var round = PartitionRound(partition: marked.partition)
+        round.appendChangelog(processor.positionMarker(partition: marked.partition, source: (input.topic, offset), version: marked.nextVersion()))
+        owned.open[marked.partition] = round
+        await produce(marked.partition, owned, context)
+        owned.open = [:]
+        launch(
+            CommitFlight(
+                partitions: Dictionary(uniqueKeysWithValues: owners.filter { owner in offsets.keys.contains { $0.partition == owner.partition } }.map { ($0.partition, $0.token) }),
+                offsets: offsets, origins: owned.origins, rounds: [:], closing: shown
+            ),
+            owned, context
+        )
     }
 }

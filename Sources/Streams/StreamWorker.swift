@@ -5,17 +5,17 @@ import ServiceLifecycle
 import Synchronization
 
 /// Runs a `StreamRole` as a long-lived consumer-group member: consume → handle → produce, with the
-/// outputs, the state changes, the dead letters and the consumed offsets of each input partition in
-/// one Kafka transaction of that partition's own producer (see `Docs/WorkerRuntime.md`).
+/// outputs, the state changes, the dead letters and the consumed offsets of a round of records in one
+/// Kafka transaction of the worker's own producer (see `Docs/WorkerRuntime.md`).
 ///
 /// Records are handled as they are polled and their outputs produced at once into the open
-/// transactions of their partitions (a round). A round is committed as soon as the fetched records
-/// are drained, or after `commitInterval`, or at `batchSize` records; while its commit is out the next
-/// round is handled, and its outputs wait until every partition's commit has returned. A commit that
-/// fails, or whose outcome is unknown, drops the partition (and its share of the next round), which
-/// is prepared again from its changelog. On assignment a partition stays paused until its producer
-/// has been initialised (fencing the previous owner and ending its open transaction) and its state
-/// restored; the consumer keeps polling meanwhile. On graceful shutdown the open round is committed.
+/// transaction (a round). A round is committed as soon as the fetched records are drained, or after
+/// `commitInterval`, or at `batchSize` records; while its commit is out the next round is handled,
+/// and its outputs wait until the commit has returned. A commit that fails, or whose outcome is
+/// unknown, drops the round's partitions (and their share of the next round), which are prepared
+/// again from their changelogs, and the producer is replaced. On assignment a partition stays paused
+/// until whoever wrote it last has been fenced (its open transaction ended) and its state restored;
+/// the consumer keeps polling meanwhile. On graceful shutdown the open round is committed.
 public final class StreamWorker<Role: StreamRole>: Service {
     public let role: Role
     public let configuration: StreamConfiguration
@@ -25,10 +25,13 @@ public final class StreamWorker<Role: StreamRole>: Service {
     let metrics: StreamMetrics
     let rebalances = RebalanceLog()
     let retirements = ProducerRetirements()
+    /// This worker's transactional id: its own, never another process's (`StreamConfiguration.transactionalID`).
+    let transactionalID: String
 
     public init(role: Role, configuration: StreamConfiguration, logger: Logger, health: WorkerHealth = WorkerHealth()) {
         self.role = role
         self.configuration = configuration
+        transactionalID = configuration.transactionalID(role: role.name, token: String(UInt32.random(in: 0...UInt32.max), radix: 16))
         var logger = logger
         logger[metadataKey: "souk.role"] = .string(role.name)
         logger[metadataKey: "souk.instance"] = .stringConvertible(configuration.instance)
@@ -39,7 +42,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
             dedupeWindow: configuration.dedupeWindow,
             maxMessageBytes: configuration.maxMessageBytes,
             maxStateBytes: configuration.maxStateBytes,
-            retryPolicy: configuration.retryPolicy
+            retryPolicy: configuration.retryPolicy,
+            writer: configuration.exactlyOnce ? transactionalID : nil
         )
         metrics = StreamMetrics(role: role.name)
     }
@@ -61,8 +65,17 @@ public final class StreamWorker<Role: StreamRole>: Service {
         /// The round being filled, per partition.
         var open: [Int32: PartitionRound] = [:]
         var openSince: ContinuousClock.Instant?
+        /// The worker's transactional producer (nil while it is being replaced, and at least once).
+        var producer: KafkaTransactionalProducer?
+        /// Whether its transaction is open (begun for the round being filled).
+        var inTransaction = false
+        /// Per record produced into the open transaction (by tag), the input it came from.
+        var origins: [RecordPosition?] = []
         /// The round being committed.
         var flight: CommitFlight?
+        /// The last commit, until the group is seen to show its offsets (`StreamConfiguration.confirmCommits`),
+        /// and whether it was the marker that closes an idle spell.
+        var lastCommit: (offsets: [KafkaTopicPartition: Int64], at: ContinuousClock.Instant, closing: Bool)?
         /// Inputs paused while the open round is full and a commit is out.
         var heldBack: [KafkaTopicPartition] = []
         /// Snapshots taken as their round closed, saved once its commit has returned.
@@ -81,6 +94,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
         let consumer: KafkaConsumer
         let atLeastOnce: KafkaProducer?
         let inbox: PreparedInbox<Role.State>
+        /// Where a replacement producer is handed to the loop.
+        let renewed: ProducerSlot
         let snapshotter: Snapshotter?
         let keepalive: Keepalive
         let jobs: BackgroundJobs
@@ -113,6 +128,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
             consumer: consumer,
             atLeastOnce: atLeastOnce,
             inbox: PreparedInbox<Role.State>(),
+            renewed: ProducerSlot(),
             snapshotter: configuration.stateDirectory.map {
                 Snapshotter(snapshots: StateSnapshots(directory: $0), admin: admin, interval: configuration.snapshotInterval)
             },
@@ -123,10 +139,12 @@ public final class StreamWorker<Role: StreamRole>: Service {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 defer { tasks.cancelAll() }
                 tasks.addTask { await context.jobs.run() }
+                if configuration.exactlyOnce { renewProducer(owned, context) }
                 var leftovers: [KafkaConsumerMessage] = []
                 let ahead = PollAhead(consumer: consumer, jobs: context.jobs)
                 ahead.start(maxMessages: chunk, timeout: configuration.pollTimeout, epochs: owned.epochs)
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    await takeRenewedProducer(owned, context)
                     try await land(owned, context)
                     if !rebalances.isEmpty, let flight = owned.flight {
                         // A revocation waits for the commit that is out: its partitions' transactions end first.
@@ -150,20 +168,22 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     if !records.isEmpty, configuration.mayHaveBeenAway(consumer) {
                         // Nothing would be committed: read the records again once the group has had its
                         // say, rather than handle and throw them away in a busy loop.
-                        try await rewind(consumer, to: records, owned)
+                        try await rewind(consumer, partitionsOf: records, owned)
                         records = []
                         try? await Task.sleep(for: .milliseconds(100))
                     }
                     if records.isEmpty {
                         if owned.flight == nil && owned.open.isEmpty {
-                            try await commitDueCarries(owned, context)
+                            await idleCommit(owned, context)
                             if owned.joined && !owned.owners.values.contains(where: { !$0.isReady }) { health.progressed(healthName) }
                         }
                     } else {
+                        let epochs = owned.epochs
                         let (_, outcome) = try await context.keepalive.whilePolling(pausing: readyInputs(owned)) {
                             try await handle(records, owned, context)
                         }
-                        leftovers = outcome.records.withLock { $0 }
+                        // Those of a partition rewound meanwhile are read again from where it was handled.
+                        leftovers = outcome.records.withLock { $0 }.filter { epochs[$0.partition] == owned.epochs[$0.partition] }
                         let paused = outcome.paused.withLock { $0 }
                         if !paused.isEmpty {
                             applyRebalances(owned, context)
@@ -171,7 +191,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
                             try? await consumer.resume(paused.filter { stillReady.contains($0) })
                         }
                     }
-                    if owned.flight == nil, !owned.open.isEmpty,
+                    if owned.flight == nil, owned.producer != nil || !configuration.exactlyOnce, !owned.open.isEmpty,
                         drained || owned.openRecords >= configuration.batchSize
                             || owned.openSince.map({ ContinuousClock.now - $0 >= configuration.commitInterval }) ?? false
                     {
@@ -205,7 +225,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 await flight.waitLanded()
                 try await land(owned, context)
             }
-            guard !owned.open.isEmpty else { return }
+            await takeRenewedProducer(owned, context)
+            // Without a producer (it was being replaced) the round is read again after the restart.
+            guard !owned.open.isEmpty, owned.producer != nil || !configuration.exactlyOnce else { return }
             try await launchFlight(owned, context)
         }
     }
@@ -213,19 +235,28 @@ public final class StreamWorker<Role: StreamRole>: Service {
     /// Records per poll: never more than a round may hold.
     var chunk: Int { max(1, min(configuration.pollChunk, configuration.batchSize)) }
 
-    /// Seeks each partition of `records` back to its first record, to be read again.
-    func rewind(_ consumer: KafkaConsumer, to records: some Collection<InboundRecord>, _ owned: Owned) async throws {
-        var first: [KafkaTopicPartition: Int64] = [:]
-        for record in records {
-            let key = KafkaTopicPartition(topic: record.topic, partition: record.partition)
-            first[key] = min(first[key] ?? record.offset, record.offset)
+    /// Reads the partitions of `records` again from what was handled last: every input topic of
+    /// each, not only those `records` came from, since the poll that is out may hold records of the
+    /// others that are stale once the partition's epoch moves.
+    func rewind(_ consumer: KafkaConsumer, partitionsOf records: some Collection<InboundRecord>, _ owned: Owned) async throws {
+        let partitions = Set(records.map(\.partition))
+        guard !partitions.isEmpty else { return }
+        var positions: [KafkaTopicPartitionOffset] = []
+        for partition in partitions.sorted() {
+            owned.bump(partition)
+            let next = owned.owners[partition]?.next ?? [:]
+            positions += inputs(partition).map { KafkaTopicPartitionOffset($0, offset: next[$0.topic].map(KafkaOffset.init) ?? .beginning) }
         }
-        guard !first.isEmpty else { return }
-        for partition in Set(first.keys.map(\.partition)) { owned.bump(partition) }
         // The poll that is out returns first (the consumer's calls run in order): records it brings
         // of these partitions are stale now.
         consumer.wakeup()
-        try await consumer.seek(first.map { KafkaTopicPartitionOffset($0.key, offset: KafkaOffset($0.value)) })
+        do {
+            try await consumer.seek(positions)
+        } catch let error as KafkaError where error.kind == .invalidState {
+            // A partition the group has just taken away (the loop applies that next) cannot be sought;
+            // the others were. Its next owner reads it from the committed offsets.
+            logger.info("a rewound partition is being revoked", metadata: ["error": "\(error)"])
+        }
     }
 
     func checkStuck(_ owned: Owned) {

@@ -19,12 +19,13 @@ struct CounterCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Topic of increments ({\"amount\": N} keyed by counter).") var input: String
+    @Option(help: "Topic of increments ({\"amount\": N} keyed by counter); repeat it for several, co-partitioned.") var input: [String]
     @Option(help: "Topic the running counts go to.") var output: String
     @Option(help: "Role name (names the group, changelog and dead-letter topics).") var role = "counter"
     @Option(help: "Worker slot; the transactional id is derived from it.") var instance = 0
     @Option(help: "Records per transaction at most.") var batchSize = 10_000
     @Option(help: "Milliseconds a batch keeps collecting after its first record.") var commitIntervalMs = 100
+    @Option(help: "Milliseconds of handling per poll before the rest is read again.") var batchTimeBoundMs = 3_000
     @Option(help: "Records larger than this go to the dead-letter topic.") var maxMessageBytes = 1_048_576
     @Flag(help: "Run without transactions (at-least-once).") var atLeastOnce = false
     @Option(help: "Port of /health/live, /health/ready and /metrics (0: none).") var httpPort = 0
@@ -43,13 +44,14 @@ struct CounterCommand: AsyncParsableCommand {
             commitInterval: .milliseconds(commitIntervalMs),
             exactlyOnce: !atLeastOnce,
             maxMessageBytes: maxMessageBytes,
+            batchTimeBound: .milliseconds(batchTimeBoundMs),
             consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:],
             stateDirectory: stateDir.map { URL(fileURLWithPath: $0) },
             leaveGroupOnClose: environment.kafkaLeaveGroupOnClose,
             confirmCommits: environment.kafkaConfirmCommits,
             endPredecessorEpochs: environment.kafkaEndPredecessorEpochs
         )
-        let role = CountingRole(name: role, inputTopic: input, outputTopic: output)
+        let role = CountingRole(name: role, inputTopics: input, outputTopic: output)
         try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health, _ in
             [StreamWorker(role: role, configuration: configuration, logger: logger, health: health)]
         }

@@ -178,7 +178,9 @@ import TestSupport
         let servers = stack.bootstrapServers
         let predecessor = try await transactionalProducer(id)
         try await predecessor.withTransaction { txn in
-            try await txn.produce(KafkaProducerMessage(topic: changelog.topic, partition: 0, key: "state", value: "1"))
+            try await txn.produce(
+                KafkaProducerMessage(topic: changelog.topic, partition: 0, key: "state", value: "1", headers: [KafkaHeader(key: "souk_writer", string: id)])
+            )
             try await txn.produce(KafkaProducerMessage(topic: output, partition: 0, key: "out", value: "1"))
         }
         let written = try await KafkaWireClient.with(servers: servers, timeout: .seconds(5)) { wire in
@@ -210,16 +212,18 @@ import TestSupport
         let admin = try stack.admin()
         #expect(try await admin.unstablePartitions([shared, changelog]).map(\.partition) == [shared])
 
-        let repair = await KafkaEpochRepair.endLastEpoch(transactionalID: id, lastWrittenTo: changelog, configuration: stack.producerConfiguration())
-        #expect(repair == .ended(producerID: epoch.producerID, epoch: epoch.producerEpoch))
+        func repair(except own: String? = nil) async -> KafkaEpochRepair.Outcome {
+            await KafkaEpochRepair.endLastWriter(of: changelog, writerHeader: "souk_writer", except: own, configuration: stack.producerConfiguration())
+        }
+        // The writer itself is told apart, and nothing is done then.
+        #expect(await repair(except: id) == .own)
+        #expect(try await unstable() > 0)
+        #expect(await repair() == .ended(transactionalID: id, producerID: epoch.producerID, epoch: epoch.producerEpoch))
         #expect(try await unstable() == 0)
         #expect(try await admin.unstablePartitions([shared, changelog]).isEmpty)
 
         let successor = try await transactionalProducer(id)
-        #expect(
-            await KafkaEpochRepair.endLastEpoch(transactionalID: id, lastWrittenTo: changelog, configuration: stack.producerConfiguration())
-                == .superseded(producerID: epoch.producerID, epoch: epoch.producerEpoch)
-        )
+        #expect(await repair() == .superseded(transactionalID: id, producerID: epoch.producerID, epoch: epoch.producerEpoch))
         try await successor.withTransaction { txn in
             try await txn.produce(KafkaProducerMessage(topic: output, partition: 0, key: "successor", value: "1"))
         }

@@ -29,4 +29,25 @@ struct KafkaRecordBatchTests {
         wrongMagic[16] = 1
         #expect(KafkaRecordBatchHeader.headers(in: wrongMagic).isEmpty)
     }
+
+    @Test func theLastTransactionalBatchNamesItsWriterFromTheLastRecordThatCarriesTheHeader() {
+        let writer: [(key: String, value: [UInt8]?)] = [(key: "souk_writer", value: Array("souk-inventory-0-1a2b".utf8))]
+        let earlier = KafkaRecordBatchEncoder.batch(
+            [.init(key: nil, value: nil, headers: [(key: "souk_writer", value: Array("before".utf8))])], producerID: 1, epoch: 0, baseSequence: 0,
+            transactional: true, timestamp: 0
+        )
+        let last = KafkaRecordBatchEncoder.batch(
+            [.init(key: Array("k".utf8), value: Array("v".utf8), headers: writer), .init(key: nil, value: [], headers: [(key: "other", value: nil)])],
+            producerID: 7, epoch: 3, baseSequence: 0, transactional: true, timestamp: 0
+        )
+        let plain = KafkaRecordBatchEncoder.batch([.init(key: nil, value: nil)], producerID: 9, epoch: 0, baseSequence: 0, transactional: false, timestamp: 0)
+        let found = KafkaRecordBatchHeader.lastTransactionalBatch(in: earlier + last + plain, header: "souk_writer")
+        #expect(found?.header.producerID == 7)
+        #expect(found?.header.producerEpoch == 3)
+        #expect(found?.value == Array("souk-inventory-0-1a2b".utf8))
+        // A batch without the header, or cut short, names no writer; no transactional batch at all is nothing.
+        #expect(KafkaRecordBatchHeader.lastTransactionalBatch(in: earlier + last, header: "absent")?.value == nil)
+        #expect(KafkaRecordBatchHeader.lastTransactionalBatch(in: earlier + Array(last.dropLast(3)), header: "souk_writer")?.value == nil)
+        #expect(KafkaRecordBatchHeader.lastTransactionalBatch(in: plain, header: "souk_writer") == nil)
+    }
 }

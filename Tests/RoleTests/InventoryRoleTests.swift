@@ -9,6 +9,7 @@ import Testing
 @Suite struct InventoryRoleTests {
     let commands = "souk.inventory.commands.v1"
     let reservations = "souk.inventory.reservations.v1"
+    let topics = InventoryRole.Topics()
     let replies = ReplyAddress(topic: "souk.order.saga-replies.v1", key: "o1")
 
     @Test(arguments: [
@@ -50,9 +51,11 @@ import Testing
 
         let reserved = try await request(&inventory, ReserveStock(reservationId: "r1", orderId: "o1", sku: "A", quantity: 3))
         #expect(try answers(reserved).map(\.outcome) == [.reserved])
-        let timer = try #require(reserved.first { $0.topic == TimerClient.defaultTopic })
+        // Scheduled on inventory's own timer topic, to be delivered on its own expiries topic: topics
+        // that no other role's transactions write.
+        let timer = try #require(reserved.first { $0.topic == topics.timers })
         let schedule = try JSONDecoder.souk.decode(TimerSchedule.self, from: Data(timer.value ?? []))
-        #expect(schedule.fireAt == inventory.now + 60 && schedule.topic == reservations && schedule.type == ExpireReservation.type)
+        #expect(schedule.fireAt == inventory.now + 60 && schedule.topic == topics.expiries && schedule.type == ExpireReservation.type)
         #expect(level(inventory) == [2, 3, 0])
 
         let refused = try await request(&inventory, ReserveStock(reservationId: "r2", orderId: "o1", sku: "A", quantity: 3))
@@ -74,7 +77,7 @@ import Testing
         #expect(try await request(&inventory, ExpireReservation(reservationId: "r1", sku: "A")).isEmpty, "not due yet")
         inventory.now += 31
         let expired = try await inventory.send(
-            topic: reservations, key: "A", type: ExpireReservation.type, value: Array(try JSONEncoder.souk.encode(ExpireReservation(reservationId: "r1", sku: "A")))
+            topic: topics.expiries, key: "A", type: ExpireReservation.type, value: Array(try JSONEncoder.souk.encode(ExpireReservation(reservationId: "r1", sku: "A")))
         )
         #expect(try answers(expired).map(\.outcome) == [.expired], "told at the address the reservation gave")
         #expect(level(inventory) == [5, 0, 0])
@@ -85,7 +88,7 @@ import Testing
     }
 
     func cancelledTimers(_ messages: [KafkaProducerMessage]) throws -> [String] {
-        try messages.filter { $0.topic == TimerClient.defaultTopic && $0.headers.string(CloudEventHeader.type) == TimerCancel.type }
+        try messages.filter { $0.topic == topics.timers && $0.headers.string(CloudEventHeader.type) == TimerCancel.type }
             .map { try JSONDecoder.souk.decode(TimerCancel.self, from: Data($0.value ?? [])).timerId }
     }
 

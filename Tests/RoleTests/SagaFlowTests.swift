@@ -23,7 +23,7 @@ import Testing
         inventory = harness.add(InventoryRole(reservationTTL: reservationTTL))
         payment = harness.add(PaymentRole(provider: try SandboxPaymentProvider()))
         shipping = harness.add(ShippingRole())
-        _ = harness.add(TimerRole())
+        _ = harness.add(TimerRole(requestTopics: [InventoryRole.Topics().timers]))
     }
 
     func stock(_ sku: String, _ quantity: Int) async throws {

@@ -49,6 +49,7 @@ final class SagaRig: Sendable {
         inventory.commands = "\(run).inventory.commands"
         inventory.events = "\(run).inventory.events"
         inventory.reservations = "\(run).reservations"
+        inventory.expiries = "\(run).expiries"
         payments.commands = "\(run).payment.commands"
         payments.events = "\(run).payment.events"
         shipping.commands = "\(run).shipping.commands"
@@ -57,12 +58,12 @@ final class SagaRig: Sendable {
         orders.payments = payments.commands
         orders.shipping = shipping.commands
         orders.timers = timers
-        inventory.timers = timers
+        inventory.timers = "\(run).inventory-timers"
         (self.orders, self.inventory, self.payments, self.shipping, self.timers) = (orders, inventory, payments, shipping, timers)
 
         let topics = [
             orders.commands, orders.events, orders.stockReplies, orders.paymentReplies, orders.shippingReplies, orders.deadlines, inventory.commands, inventory.events, inventory.reservations, payments.commands,
-            payments.events, shipping.commands, shipping.events, timers,
+            payments.events, shipping.commands, shipping.events, timers, inventory.timers, inventory.expiries,
         ]
         let admin = try stack.admin()
         try await admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: 3) })
@@ -73,7 +74,7 @@ final class SagaRig: Sendable {
             retryPolicy: RetryPolicy(initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200), bound: .seconds(1)), leaveGroupOnClose: false
         )
         let logger = stack.logger
-        let timerRole = TimerRole(name: "\(run)-timers", topic: timers)
+        let timerRole = TimerRole(name: "\(run)-timers", topic: timers, requestTopics: [inventory.timers])
         var services: [any Service] = [
             StreamWorker(role: OrderSagaRole(name: "\(run)-saga", deadlines: deadlines, topics: orders), configuration: configuration, logger: logger),
             StreamWorker(role: InventoryRole(name: "\(run)-inventory", topics: inventory, reservationTTL: reservationTTL), configuration: configuration, logger: logger),

@@ -229,38 +229,40 @@ import Testing
 
     @Test func aRoundHandledInChunksIsClosedOnceWithTheLastSourceOfEachKey() async throws {
         var store = StateStore<Int>()
-        let processor = BatchProcessor(role: role)
+        let processor = BatchProcessor(role: role, writer: "souk-counter-0-abc")
         var round = PartitionRound(partition: 0)
         try await processor.handle([record(0), record(1, key: "b")], store: &store, round: &round)
         let first = round.takeMessages()
-        #expect(first.firstTag == 0)
         #expect(first.messages.map(\.topic) == ["out", "out"])
         try await processor.handle([record(2), record(3, value: "{")], store: &store, round: &round)
         let second = round.takeMessages()
-        #expect(second.firstTag == 2)
         #expect(second.messages.map(\.topic) == ["out", role.deadLetterTopic])
         // Each output's origin is its input; a dead letter has none.
-        #expect(round.origins.map { $0?.offset } == [0, 1, 2, nil])
+        #expect((first.origins + second.origins).map { $0?.offset } == [0, 1, 2, nil])
         try processor.close(&round, version: .initial, store: &store)
         let changelog = round.takeMessages()
-        #expect(changelog.firstTag == 4)
         #expect(changelog.messages.map { String(decoding: $0.key!, as: UTF8.self) } == ["a", "b", DedupeBucket.key(.initial, part: 0)])
-        // One record per key, with its final state, naming the round's last record as its source.
+        // One record per key, with its final state, naming the round's last record as its source and its writer.
         #expect(changelog.messages.allSatisfy { ChangelogSource(headers: $0.headers) == ChangelogSource(topic: "in", offset: 3) })
+        #expect(changelog.messages.allSatisfy { $0.headers.string(ChangelogSource.writerHeader) == "souk-counter-0-abc" })
+        #expect(changelog.origins.allSatisfy { $0 == nil })
         #expect(try JSONDecoder().decode(StoredState<Int>.self, from: Data(changelog.messages[0].value!)).state == 2)
         #expect(round.lastOffsets == [KafkaTopicPartition(topic: "in", partition: 0): 3])
         #expect(round.processed == 4)
     }
 
-    @Test func aRoundThatChangedNothingWritesNothing() async throws {
+    @Test func aRoundThatChangedNothingWritesOnlyAPositionMarkerNamingItsWriter() async throws {
         var store = StateStore<Int>()
-        let processor = BatchProcessor(role: role)
+        let processor = BatchProcessor(role: role, writer: "souk-counter-0-abc")
         _ = try await processor.process([record(0, id: "x")], store: &store)
         var round = PartitionRound(partition: 0)
         try await processor.handle([record(1, id: "x")], store: &store, round: &round)
         try processor.close(&round, version: .initial.next, store: &store)
         #expect(round.duplicates == 1)
-        #expect(round.origins.isEmpty, "a round of duplicates carries its offsets to a later transaction")
+        let written = round.takeMessages().messages
+        #expect(written.map { String(decoding: $0.key!, as: UTF8.self) } == [ChangelogMarker.positionKey])
+        #expect(ChangelogSource(headers: written[0].headers) == ChangelogSource(topic: "in", offset: 1, version: .initial.next))
+        #expect(written[0].headers.string(ChangelogSource.writerHeader) == "souk-counter-0-abc")
         #expect(round.lastOffsets == [KafkaTopicPartition(topic: "in", partition: 0): 1])
     }
 }

@@ -4,10 +4,12 @@ package enum KafkaRecordBatchEncoder {
     package struct Record {
         package var key: [UInt8]?
         package var value: [UInt8]?
+        package var headers: [(key: String, value: [UInt8]?)]
 
-        package init(key: [UInt8]?, value: [UInt8]?) {
+        package init(key: [UInt8]?, value: [UInt8]?, headers: [(key: String, value: [UInt8]?)] = []) {
             self.key = key
             self.value = value
+            self.headers = headers
         }
     }
 
@@ -33,7 +35,13 @@ package enum KafkaRecordBatchEncoder {
                 encoded.varint(Int64(field?.count ?? -1))
                 encoded.raw(field ?? [])
             }
-            encoded.varint(0)  // headers
+            encoded.varint(Int64(record.headers.count))
+            for header in record.headers {
+                encoded.varint(Int64(header.key.utf8.count))
+                encoded.raw(Array(header.key.utf8))
+                encoded.varint(Int64(header.value?.count ?? -1))
+                encoded.raw(header.value ?? [])
+            }
             body.varint(Int64(encoded.bytes.count))
             body.raw(encoded.bytes)
         }

@@ -15,17 +15,52 @@ package struct KafkaRecordBatchHeader: Sendable, Equatable {
     /// The batches' heads in a fetch response's records field. A batch cut short at the end of the
     /// field (a broker may stop mid-batch) still has its head.
     package static func headers(in records: [UInt8]) -> [KafkaRecordBatchHeader] {
-        var headers: [KafkaRecordBatchHeader] = []
+        batches(in: records).map(\.header)
+    }
+
+    /// The batches' heads, each with where its records start and whether all of them are in `records`.
+    private static func batches(in records: [UInt8]) -> [(header: KafkaRecordBatchHeader, recordsStart: Int, complete: Bool)] {
+        var batches: [(KafkaRecordBatchHeader, Int, Bool)] = []
         var reader = KafkaWireReader(records)
         while reader.remaining >= 61 {
             let start = reader.position
             guard let header = try? read(&reader), header.batchLength >= 49 else { break }
-            headers.append(header.value)
             let next = start + 12 + Int(header.batchLength)
+            batches.append((header.value, reader.position, next <= records.count))
             guard next <= records.count else { break }
             reader = KafkaWireReader(records, position: next)
         }
-        return headers
+        return batches
+    }
+
+    /// The last transactional data batch (not a control batch) in `records`, and the value of the
+    /// header `name` of its last record that has one — `nil` for the value when the batch is
+    /// compressed, cut short, or no record has the header.
+    package static func lastTransactionalBatch(in records: [UInt8], header name: String) -> (header: KafkaRecordBatchHeader, value: [UInt8]?)? {
+        guard let last = batches(in: records).last(where: { $0.header.isTransactional && !$0.header.isControl && $0.header.producerID >= 0 }) else {
+            return nil
+        }
+        guard last.complete, last.header.attributes & 0x07 == 0 else { return (last.header, nil) }
+        var reader = KafkaWireReader(records, position: last.recordsStart)
+        var found: [UInt8]?
+        do {
+            for _ in 0..<last.header.recordCount {
+                _ = try reader.varint()  // length
+                try reader.skip(1)  // attributes
+                _ = try reader.varint()  // timestamp delta
+                _ = try reader.varint()  // offset delta
+                _ = try reader.varintBytes()  // key
+                _ = try reader.varintBytes()  // value
+                for _ in 0..<(try reader.varint()) {
+                    let key = try reader.varintBytes() ?? []
+                    let value = try reader.varintBytes()
+                    if key.elementsEqual(name.utf8) { found = value }
+                }
+            }
+        } catch {
+            return (last.header, nil)
+        }
+        return (last.header, found)
     }
 
     private static func read(_ reader: inout KafkaWireReader) throws -> (value: KafkaRecordBatchHeader, batchLength: Int32) {

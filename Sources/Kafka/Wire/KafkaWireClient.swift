@@ -62,6 +62,8 @@ package final class KafkaWireClient {
         package var highWatermark: Int64
         package var lastStableOffset: Int64
         package var batches: [KafkaRecordBatchHeader]
+        /// The records field as the broker sent it (batches, the last one possibly cut short).
+        package var records: [UInt8]
     }
 
     package func fetch(_ partition: KafkaTopicPartition, from offset: Int64, maxBytes: Int32 = 1 << 16) throws -> Fetched {
@@ -84,7 +86,9 @@ package final class KafkaWireClient {
             let lastStable = try partition.int64()
             _ = try partition.array { aborted in (try aborted.int64(), try aborted.int64()) }
             let records = try partition.nullableBytes() ?? []
-            return Fetched(highWatermark: highWatermark, lastStableOffset: lastStable, batches: KafkaRecordBatchHeader.headers(in: records))
+            return Fetched(
+                highWatermark: highWatermark, lastStableOffset: lastStable, batches: KafkaRecordBatchHeader.headers(in: records), records: records
+            )
         }
     }
 

@@ -45,6 +45,27 @@ struct KafkaWireReader {
 
     mutating func skip(_ count: Int) throws { _ = try take(count) }
 
+    /// A zigzag varint (record fields of a v2 batch).
+    mutating func varint() throws -> Int64 {
+        var zigzag: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard shift < 64 else { throw Truncated() }
+            let byte = try take(1).first!
+            zigzag |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        return Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
+    }
+
+    /// A field of a v2 record: a varint length (-1: null), then the bytes.
+    mutating func varintBytes() throws -> [UInt8]? {
+        let count = try varint()
+        guard count >= 0 else { return nil }
+        return Array(try take(Int(count)))
+    }
+
     /// The one partition of a response to a request that named one topic and one partition: each
     /// partition entry starts with its index and error code, and `read` takes the rest.
     mutating func onePartition<T>(of request: String, _ read: (inout KafkaWireReader) throws -> T) throws -> T {

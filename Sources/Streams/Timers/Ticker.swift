@@ -52,8 +52,11 @@ public struct TimerService: Service {
     let worker: StreamWorker<TimerRole>
     let ticker: Ticker
 
-    public init(configuration: StreamConfiguration, tickInterval: Duration = .seconds(1), logger: Logger, health: WorkerHealth = WorkerHealth()) {
-        let role = TimerRole()
+    public init(
+        configuration: StreamConfiguration, requestTopics: [String] = [], tickInterval: Duration = .seconds(1), logger: Logger,
+        health: WorkerHealth = WorkerHealth()
+    ) {
+        let role = TimerRole(requestTopics: requestTopics)
         worker = StreamWorker(role: role, configuration: configuration, logger: logger, health: health)
         ticker = Ticker(topic: role.topic, interval: tickInterval, bootstrapServers: configuration.bootstrapServers, logger: logger)
     }

@@ -28,7 +28,10 @@ public struct TimerIndex: Codable, Sendable, Equatable {
 /// id and its consumer drops the copy.
 public struct TimerRole: StreamRole {
     public let name: String
+    /// Where ticks arrive, and requests of roles that share it.
     public let topic: String
+    /// Further topics of requests, one per requesting role: a topic with one writer role.
+    public let requestTopics: [String]
 
     public enum Input: Sendable {
         case schedule(TimerSchedule)
@@ -36,12 +39,13 @@ public struct TimerRole: StreamRole {
         case tick
     }
 
-    public init(name: String = "timers", topic: String = TimerClient.defaultTopic) {
+    public init(name: String = "timers", topic: String = TimerClient.defaultTopic, requestTopics: [String] = []) {
         self.name = name
         self.topic = topic
+        self.requestTopics = requestTopics
     }
 
-    public var inputTopics: [String] { [topic] }
+    public var inputTopics: [String] { [topic] + requestTopics }
 
     /// Schedules and cancels replace by timer id and ticks only fire what is due, so redelivered
     /// records change nothing; remembering their ids would rewrite the index on every tick.
