@@ -63,8 +63,15 @@ public final class KafkaConsumer: Sendable {
 
     /// Moves the next fetch position of assigned partitions.
     public func seek(_ positions: [KafkaTopicPartitionOffset], timeout: Duration = .seconds(10)) async throws {
+        try await seek(positions, timeout: timeout, then: {})
+    }
+
+    /// Seeks, then runs `then` on the consumer's thread before any later call of this consumer (a poll
+    /// included) runs: what `then` records is ordered with the records polls return.
+    public func seek(_ positions: [KafkaTopicPartitionOffset], timeout: Duration = .seconds(10), then: @escaping @Sendable () -> Void) async throws {
         try await client.blocking { handle in
             let list = RDKafkaTopicPartitionList(positions)
+            defer { then() }
             try KafkaError.check(list.withPointer { rd_kafka_seek_partitions(handle, $0, timeout.timeoutMilliseconds) })
             try list.checkElements()
         }
@@ -163,10 +170,22 @@ public final class KafkaConsumer: Sendable {
     /// Waits for the first record with one `rd_kafka_consumer_poll`, then takes what is already
     /// fetched in batches from the consumer queue, without waiting.
     public func pollBatch(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) async throws -> KafkaConsumerBatch {
+        try await pollBatch(maxMessages: maxMessages, timeout: timeout, snapshot: {}).batch
+    }
+
+    /// Like `pollBatch(maxMessages:timeout:)`, with `snapshot` taken on the consumer's thread just
+    /// before the poll: calls of this consumer that ran before (seeks with their `then`) are in it,
+    /// later ones are not.
+    public func pollBatch<Snapshot: Sendable>(
+        maxMessages: Int = 500,
+        timeout: Duration = .milliseconds(100),
+        snapshot: @escaping @Sendable () -> Snapshot
+    ) async throws -> (batch: KafkaConsumerBatch, snapshot: Snapshot) {
         let started = ContinuousClock.now
         defer { notePoll(started: started, timeout: timeout) }
         let client = self.client
         return try await client.blocking { handle in
+            let taken = snapshot()
             let context = client.context
             context.revokedDuringPoll.withLock { $0 = [] }
             defer { context.revokedDuringPoll.withLock { $0 = nil } }
@@ -200,7 +219,7 @@ public final class KafkaConsumer: Sendable {
                 batch.messages.removeAll { revoked.contains($0.topicPartition) }
                 batch.revoked = revoked
             }
-            return batch
+            return (batch, taken)
         }
     }
 

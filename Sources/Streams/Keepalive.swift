@@ -9,11 +9,12 @@ import Synchronization
 struct Keepalive: Sendable {
     let consumer: KafkaConsumer
     let grace: Duration
+    let epochs: PartitionEpochs
 
     final class Outcome: Sendable {
         /// The partitions this keepalive paused: the worker resumes those it still owns and is ready for.
         let paused = Mutex<[KafkaTopicPartition]>([])
-        let records = Mutex<[KafkaConsumerMessage]>([])
+        let records = Mutex<[PolledChunk]>([])
     }
 
     /// Runs `body` in the current task while a child polls.
@@ -22,15 +23,15 @@ struct Keepalive: Sendable {
         _ body: () async throws -> T
     ) async throws -> (T, Outcome) {
         let outcome = Outcome()
-        let consumer = self.consumer, grace = self.grace
+        let consumer = self.consumer, grace = self.grace, epochs = self.epochs
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 do { try await Task.sleep(for: grace) } catch { return }
                 try? await consumer.pause(partitions)
                 outcome.paused.withLock { $0 = partitions }
                 while !Task.isCancelled {
-                    let batch = try await consumer.pollBatch(maxMessages: 1_000, timeout: .milliseconds(100))
-                    if !batch.messages.isEmpty { outcome.records.withLock { $0 += batch.messages } }
+                    let chunk = try await consumer.pollChunk(maxMessages: 1_000, timeout: .milliseconds(100), epochs: epochs)
+                    if !chunk.messages.isEmpty { outcome.records.withLock { $0.append(chunk) } }
                 }
             }
             do {

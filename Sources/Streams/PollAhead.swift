@@ -5,33 +5,34 @@ import Synchronization
 /// thread copies records out of librdkafka while the loop handles the previous ones.
 ///
 /// Records a poll returns have moved the consumer's position, so one that cannot be handled must be
-/// followed by a seek. The loop bumps a partition's epoch whenever it seeks it or drops it; records of
-/// a partition whose epoch changed after the poll started are stale and never handled.
+/// followed by a seek; each record carries the epochs its poll took (`PartitionEpochs`), and the loop
+/// handles only those still current.
 final class PollAhead: Sendable {
     private struct Pending {
-        var result: Result<[KafkaConsumerMessage], any Error>?
-        var waiter: CheckedContinuation<Result<[KafkaConsumerMessage], any Error>, Never>?
-        var epochs: [Int32: Int] = [:]
+        var result: Result<PolledChunk, any Error>?
+        var waiter: CheckedContinuation<Result<PolledChunk, any Error>, Never>?
         var started = false
     }
 
     private let consumer: KafkaConsumer
     private let jobs: BackgroundJobs
+    private let epochs: PartitionEpochs
     private let pending = Mutex(Pending())
 
-    init(consumer: KafkaConsumer, jobs: BackgroundJobs) {
+    init(consumer: KafkaConsumer, jobs: BackgroundJobs, epochs: PartitionEpochs) {
         self.consumer = consumer
         self.jobs = jobs
+        self.epochs = epochs
     }
 
-    /// Starts the next poll; `epochs` are the partitions' epochs as the loop knows them now.
-    func start(maxMessages: Int, timeout: Duration, epochs: [Int32: Int]) {
-        pending.withLock { $0 = Pending(epochs: epochs, started: true) }
-        let consumer = self.consumer
+    /// Starts the next poll.
+    func start(maxMessages: Int, timeout: Duration) {
+        pending.withLock { $0 = Pending(started: true) }
+        let consumer = self.consumer, epochs = self.epochs
         jobs.start { [self] in
-            let result: Result<[KafkaConsumerMessage], any Error>
+            let result: Result<PolledChunk, any Error>
             do {
-                result = .success(try await consumer.pollBatch(maxMessages: maxMessages, timeout: timeout).messages)
+                result = .success(try await consumer.pollChunk(maxMessages: maxMessages, timeout: timeout, epochs: epochs))
             } catch {
                 result = .failure(error)
             }
@@ -44,11 +45,10 @@ final class PollAhead: Sendable {
         }
     }
 
-    /// The records of the poll started last, without those of partitions whose epoch has changed since
-    /// (`epochs`: the loop's current ones).
-    func take(epochs current: [Int32: Int]) async throws -> [KafkaConsumerMessage] {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<[KafkaConsumerMessage], any Error>, Never>) in
-            let ready: Result<[KafkaConsumerMessage], any Error>? = pending.withLock { pending in
+    /// The records of the poll started last.
+    func take() async throws -> PolledChunk {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<PolledChunk, any Error>, Never>) in
+            let ready: Result<PolledChunk, any Error>? = pending.withLock { pending in
                 precondition(pending.started, "take() without a poll started")
                 if let result = pending.result { return result }
                 pending.waiter = continuation
@@ -56,11 +56,7 @@ final class PollAhead: Sendable {
             }
             if let ready { continuation.resume(returning: ready) }
         }
-        let started = pending.withLock { pending in
-            defer { pending = Pending() }
-            return pending.epochs
-        }
-        let messages = try result.get()
-        return started == current ? messages : messages.filter { started[$0.partition] == current[$0.partition] }
+        pending.withLock { $0 = Pending() }
+        return try result.get()
     }
 }

@@ -171,10 +171,9 @@ extension StreamWorker {
             let positions = inputs(item.partition).map { input in
                 KafkaTopicPartitionOffset(input, offset: item.committed[input].map(KafkaOffset.init) ?? .beginning)
             }
-            owned.bump(item.partition)
             context.consumer.wakeup()
             do {
-                if !positions.isEmpty { try await context.consumer.seek(positions) }
+                try await context.consumer.seek(positions, bumping: [item.partition], in: owned.epochBook)
             } catch {
                 logger.warning("seek after restore failed", metadata: ["kafka.partition": "\(item.partition)", "error": "\(error)"])
             }

@@ -80,11 +80,11 @@ public final class StreamWorker<Role: StreamRole>: Service {
         var heldBack: [KafkaTopicPartition] = []
         /// Snapshots taken as their round closed, saved once its commit has returned.
         var snapshots: [Int32: StateSnapshots.Snapshot<Role.State>] = [:]
-        /// Bumped whenever a partition is sought or dropped: records of it that a poll started before
-        /// then returns are stale (`PollAhead`).
-        var epochs: [Int32: Int] = [:]
+        /// Moved whenever a partition is sought or dropped: records of it read before then are stale.
+        let epochBook = PartitionEpochs()
+        var epochs: [Int32: Int] { epochBook.current }
 
-        func bump(_ partition: Int32) { epochs[partition, default: 0] += 1 }
+        func bump(_ partition: Int32) { epochBook.bump([partition]) }
 
         var openRecords: Int { open.values.reduce(0) { $0 + $1.processed } }
     }
@@ -132,7 +132,7 @@ public final class StreamWorker<Role: StreamRole>: Service {
             snapshotter: configuration.stateDirectory.map {
                 Snapshotter(snapshots: StateSnapshots(directory: $0), admin: admin, interval: configuration.snapshotInterval)
             },
-            keepalive: Keepalive(consumer: consumer, grace: .milliseconds(300)),
+            keepalive: Keepalive(consumer: consumer, grace: .milliseconds(300), epochs: owned.epochBook),
             jobs: BackgroundJobs()
         )
         do {
@@ -140,9 +140,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 defer { tasks.cancelAll() }
                 tasks.addTask { await context.jobs.run() }
                 if configuration.exactlyOnce { renewProducer(owned, context) }
-                var leftovers: [KafkaConsumerMessage] = []
-                let ahead = PollAhead(consumer: consumer, jobs: context.jobs)
-                ahead.start(maxMessages: chunk, timeout: configuration.pollTimeout, epochs: owned.epochs)
+                var leftovers: [PolledChunk] = []
+                let ahead = PollAhead(consumer: consumer, jobs: context.jobs, epochs: owned.epochBook)
+                ahead.start(maxMessages: chunk, timeout: configuration.pollTimeout)
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     await takeRenewedProducer(owned, context)
                     try await land(owned, context)
@@ -153,18 +153,21 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     }
                     // The next poll starts before these records are handled; it returns as soon as records
                     // are fetched, and a commit that returns meanwhile wakes it.
-                    let taken = try await ahead.take(epochs: owned.epochs)
-                    ahead.start(maxMessages: chunk, timeout: configuration.pollTimeout, epochs: owned.epochs)
-                    let drained = leftovers.isEmpty && taken.count < chunk
-                    let polled = taken + leftovers
+                    let taken = try await ahead.take()
+                    ahead.start(maxMessages: chunk, timeout: configuration.pollTimeout)
+                    let drained = leftovers.isEmpty && taken.messages.count < chunk
+                    let polled = [taken] + leftovers
                     leftovers = []
                     applyRebalances(owned, context)
                     try await installPrepared(owned, context)
                     notePollBreaches(owned, context.consumer)
                     try await land(owned, context)
                     var records: [InboundRecord] = []
-                    records.reserveCapacity(polled.count)
-                    for message in polled where owned.owners[message.partition]?.isReady == true { records.append(InboundRecord(message)) }
+                    records.reserveCapacity(polled.reduce(0) { $0 + $1.messages.count })
+                    let epochs = owned.epochs
+                    for chunk in polled {
+                        chunk.forEachCurrent(epochs, accept: { owned.owners[$0]?.isReady == true }) { records.append(InboundRecord($0)) }
+                    }
                     if !records.isEmpty, configuration.mayHaveBeenAway(consumer) {
                         // Nothing would be committed: read the records again once the group has had its
                         // say, rather than handle and throw them away in a busy loop.
@@ -178,12 +181,10 @@ public final class StreamWorker<Role: StreamRole>: Service {
                             if owned.joined && !owned.owners.values.contains(where: { !$0.isReady }) { health.progressed(healthName) }
                         }
                     } else {
-                        let epochs = owned.epochs
                         let (_, outcome) = try await context.keepalive.whilePolling(pausing: readyInputs(owned)) {
                             try await handle(records, owned, context)
                         }
-                        // Those of a partition rewound meanwhile are read again from where it was handled.
-                        leftovers = outcome.records.withLock { $0 }.filter { epochs[$0.partition] == owned.epochs[$0.partition] }
+                        leftovers = outcome.records.withLock { $0 }
                         let paused = outcome.paused.withLock { $0 }
                         if !paused.isEmpty {
                             applyRebalances(owned, context)
@@ -243,15 +244,14 @@ public final class StreamWorker<Role: StreamRole>: Service {
         guard !partitions.isEmpty else { return }
         var positions: [KafkaTopicPartitionOffset] = []
         for partition in partitions.sorted() {
-            owned.bump(partition)
             let next = owned.owners[partition]?.next ?? [:]
             positions += inputs(partition).map { KafkaTopicPartitionOffset($0, offset: next[$0.topic].map(KafkaOffset.init) ?? .beginning) }
         }
-        // The poll that is out returns first (the consumer's calls run in order): records it brings
-        // of these partitions are stale now.
+        // The poll that is out returns first (the consumer's calls run in order); records of these
+        // partitions read before the seek are stale once it is applied.
         consumer.wakeup()
         do {
-            try await consumer.seek(positions)
+            try await consumer.seek(positions, bumping: partitions, in: owned.epochBook)
         } catch let error as KafkaError where error.kind == .invalidState {
             // A partition the group has just taken away (the loop applies that next) cannot be sought;
             // the others were. Its next owner reads it from the committed offsets.
