@@ -144,7 +144,8 @@ public struct RoleRunner: Sendable {
                     stateDirectory: stateDirectory,
                     leaveGroupOnClose: environment.kafkaLeaveGroupOnClose,
                     confirmCommits: environment.kafkaConfirmCommits,
-                    endPredecessorEpochs: environment.kafkaEndPredecessorEpochs
+                    endPredecessorEpochs: environment.kafkaEndPredecessorEpochs,
+                    verifyOffsetGaps: environment.kafkaVerifyOffsetGaps
                 )
                 services.append(
                     try await factory(.init(configuration: configuration, environment: environment, logger: logger, health: health, metrics: metrics))

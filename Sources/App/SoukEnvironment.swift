@@ -82,6 +82,12 @@ public struct SoukEnvironment: Sendable {
         flag("KAFKA_END_PREDECESSOR_EPOCHS", default: true)
     }
 
+    /// `KAFKA_VERIFY_OFFSET_GAPS` (default true: needed on the local broker, see
+    /// `StreamConfiguration.verifyOffsetGaps`; Apache Kafka must turn it off).
+    public var kafkaVerifyOffsetGaps: Bool {
+        flag("KAFKA_VERIFY_OFFSET_GAPS", default: true)
+    }
+
     /// `KAFKA_LEAVE_GROUP_ON_CLOSE` (default true; the local stack sets false, see `StreamConfiguration`).
     public var kafkaLeaveGroupOnClose: Bool {
         flag("KAFKA_LEAVE_GROUP_ON_CLOSE", default: true)

@@ -61,6 +61,12 @@ public struct StreamConfiguration: Sendable {
     /// a commit can leave that epoch holding partitions for every writer, for good, and initialising
     /// the writer's id does not end it; Apache Kafka does not need it (turn it off there).
     public var endPredecessorEpochs: Bool
+    /// Whether the records read are checked for offsets skipped over records (`KafkaOffsetGaps`):
+    /// the local broker can hand a reader a batch before an earlier one of another producer is
+    /// stored, and the reader would never read that one. A partition with such a hole is read again
+    /// from what it handled last. Apache Kafka has no such holes but has gaps this check cannot tell
+    /// from them (aborted transactions, compaction): turn it off there.
+    public var verifyOffsetGaps: Bool
     public var confirmInterval: Duration = .milliseconds(250)
     /// How long a poll waits for records when the worker has nothing else to do (a commit that
     /// returns meanwhile cuts it short).
@@ -88,7 +94,8 @@ public struct StreamConfiguration: Sendable {
         snapshotInterval: Duration = .seconds(60),
         leaveGroupOnClose: Bool = true,
         confirmCommits: Bool = true,
-        endPredecessorEpochs: Bool = true
+        endPredecessorEpochs: Bool = true,
+        verifyOffsetGaps: Bool = true
     ) {
         self.bootstrapServers = bootstrapServers
         self.timings = timings
@@ -112,6 +119,7 @@ public struct StreamConfiguration: Sendable {
         self.leaveGroupOnClose = leaveGroupOnClose
         self.confirmCommits = confirmCommits
         self.endPredecessorEpochs = endPredecessorEpochs
+        self.verifyOffsetGaps = verifyOffsetGaps
     }
 
     /// One transactional id per worker, never shared with another process: `token` is drawn when the

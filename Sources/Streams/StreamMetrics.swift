@@ -10,6 +10,11 @@ struct StreamMetrics: Sendable {
         Counter(label: "souk_stream_fenced_predecessors_total", dimensions: [("role", role)]).increment()
     }
 
+    /// Skipped offsets that held records (`StreamConfiguration.verifyOffsetGaps`), read again.
+    func recordHoles(_ count: Int) {
+        Counter(label: "souk_stream_offset_holes_total", dimensions: [("role", role)]).increment(by: count)
+    }
+
     /// One partition's round, once its commit returned.
     func recordRound(_ round: RoundSummary, partition: Int32, duration: Duration, committed: Bool) {
         Counter(label: "souk_stream_messages_in_total", dimensions: [("role", role), ("partition", String(partition))]).increment(by: round.processed)

@@ -99,6 +99,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
         let snapshotter: Snapshotter?
         let keepalive: Keepalive
         let jobs: BackgroundJobs
+        /// Checks skipped offsets (`StreamConfiguration.verifyOffsetGaps`).
+        let holes: KafkaOffsetGaps?
     }
 
     public func run() async throws {
@@ -133,7 +135,8 @@ public final class StreamWorker<Role: StreamRole>: Service {
                 Snapshotter(snapshots: StateSnapshots(directory: $0), admin: admin, interval: configuration.snapshotInterval)
             },
             keepalive: Keepalive(consumer: consumer, grace: .milliseconds(300), epochs: owned.epochBook),
-            jobs: BackgroundJobs()
+            jobs: BackgroundJobs(),
+            holes: configuration.verifyOffsetGaps ? KafkaOffsetGaps(bootstrapServers: configuration.bootstrapServers) : nil
         )
         do {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -167,6 +170,9 @@ public final class StreamWorker<Role: StreamRole>: Service {
                     let epochs = owned.epochs
                     for chunk in polled {
                         chunk.forEachCurrent(epochs, accept: { owned.owners[$0]?.isReady == true }) { records.append(InboundRecord($0)) }
+                    }
+                    if !records.isEmpty, let holes = context.holes {
+                        try await readAgainPastHoles(&records, holes, owned, context)
                     }
                     if !records.isEmpty, configuration.mayHaveBeenAway(consumer) {
                         // Nothing would be committed: read the records again once the group has had its

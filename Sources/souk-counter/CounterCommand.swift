@@ -49,7 +49,8 @@ struct CounterCommand: AsyncParsableCommand {
             stateDirectory: stateDir.map { URL(fileURLWithPath: $0) },
             leaveGroupOnClose: environment.kafkaLeaveGroupOnClose,
             confirmCommits: environment.kafkaConfirmCommits,
-            endPredecessorEpochs: environment.kafkaEndPredecessorEpochs
+            endPredecessorEpochs: environment.kafkaEndPredecessorEpochs,
+            verifyOffsetGaps: environment.kafkaVerifyOffsetGaps
         )
         let role = CountingRole(name: role, inputTopics: input, outputTopic: output)
         try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health, _ in

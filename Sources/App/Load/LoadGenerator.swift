@@ -163,7 +163,7 @@ public struct LoadGenerator: Sendable {
         let elapsed = tracker.lastEnd.map { $0 - start } ?? (clock.now - start)
         // Compensations (refunds, returned stock) may still be on their way after the terminal events.
         let initial = Dictionary(uniqueKeysWithValues: products.map { ($0.sku, stock) })
-        try? await waitUntil("the stock settled", timeout: .seconds(60)) { tracker.stockViolations(initial: initial).isEmpty }
+        await waitUntilSettled(tracker, initial: initial, timeout: .seconds(60))
         var violations = placement.failures + tracker.orderViolations() + tracker.paymentViolations() + tracker.stockViolations(initial: initial)
         var checks = [
             "one terminal event per ended order (\(tracker.endedCount) orders)",
@@ -292,7 +292,12 @@ public struct LoadGenerator: Sendable {
                     }
                     continue
                 }
-                tracker.observe(type: type, id: id, key: key, value: value)
+                tracker.observe(
+                    LoadTracker.Observed(
+                        type: type, id: id, key: key, value: value, partition: KafkaTopicPartition(topic: message.topic, partition: message.partition),
+                        offset: message.offset, at: .now
+                    )
+                )
             }
         }
     }
@@ -306,6 +311,21 @@ public struct LoadGenerator: Sendable {
             ]
         )
         try await producer.produce(record)
+    }
+
+    /// Waits until the stock adds up, each time leaving out the events of aborted transactions first
+    /// (the local broker delivers them: a SKU's last InventoryUpdated may be a fenced zombie's).
+    private func waitUntilSettled(_ tracker: LoadTracker, initial: [String: Int], timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            do {
+                tracker.excludeAborted(try await KafkaAbortedRecords.read(tracker.partitions, bootstrapServers: bootstrapServers))
+            } catch {
+                logger.warning("could not read which transactions aborted; counting every event", metadata: ["error": "\(error)"])
+            }
+            if tracker.stockViolations(initial: initial).isEmpty || ContinuousClock.now >= deadline { return }
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     private func waitUntil(_ what: String, timeout: Duration, _ condition: () -> Bool) async throws {

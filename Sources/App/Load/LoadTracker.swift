@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Kafka
 import Streams
 import Synchronization
 
@@ -9,6 +10,15 @@ final class LoadTracker: Sendable {
         var sent: [String: ContinuousClock.Instant] = [:]
         var lines: [String: [OrderLine]] = [:]
         var seen: Set<String> = []
+        /// Every event observed, copies included, in the order read: replayed without the records of
+        /// aborted transactions once they are known (`excludeAborted`).
+        var log: [Observed] = []
+        var derived = Derived()
+    }
+
+    /// What the events say, built from the log one distinct event id at a time.
+    private struct Derived {
+        var applied: Set<String> = []
         var terminal: [String: [String]] = [:]  // order → terminal states, one per distinct event
         var latencies: [Double] = []
         var lastEnd: ContinuousClock.Instant?
@@ -16,6 +26,16 @@ final class LoadTracker: Sendable {
         var captured: [String: Int] = [:]
         var refunded: [String: Int] = [:]
         var stock: [String: [Int]] = [:]
+    }
+
+    struct Observed: Sendable {
+        var type: String
+        var id: String
+        var key: String
+        var value: [UInt8]
+        var partition: KafkaTopicPartition
+        var offset: Int64
+        var at: ContinuousClock.Instant
     }
 
     private let state = Mutex(State())
@@ -33,62 +53,81 @@ final class LoadTracker: Sendable {
     /// Whether this event id is new (a copy an aborted transaction leaked carries the same id).
     func firstSight(_ id: String) -> Bool { state.withLock { $0.seen.insert(id).inserted } }
 
-    func observe(type: String, id: String, key: String, value: [UInt8]) {
-        guard firstSight(id) else { return }
-        let now = ContinuousClock.now
+    func observe(_ event: Observed) {
         state.withLock { state in
-            func end(_ orderId: String, _ status: String) {
-                state.terminal[orderId, default: []].append(status)
-                guard state.terminal[orderId]!.count == 1, let sent = state.sent[orderId] else { return }
-                let elapsed = now - sent
-                state.latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
-                state.lastEnd = now
-            }
-            switch type {
-            case OrderFulfilled.typeName: end(key, "fulfilled")
-            case OrderCancelled.typeName: end(key, "cancelled")
-            case OrderStatusUpdated.typeName:
-                if let event = try? OrderStatusUpdated.decode(value), event.status == "failed" { end(key, "failed") }
-            case PaymentProcessed.typeName:
-                if let event = try? PaymentProcessed.decode(value), event.isCaptured {
-                    state.captures[event.paymentId, default: 0] += 1
-                    state.captured[event.paymentId, default: 0] += event.amount.amountMinor
-                }
-            case RefundCompleted.typeName:
-                if let event = try? RefundCompleted.decode(value) { state.refunded[event.paymentId, default: 0] += event.amount.amountMinor }
-            case InventoryUpdated.typeName:
-                if let event = try? InventoryUpdated.decode(value) { state.stock[event.sku] = [event.available, event.reserved, event.sold] }
-            default:
-                break
-            }
+            state.log.append(event)
+            Self.apply(event, to: &state.derived, sent: state.sent)
         }
     }
 
-    func stockSeen(_ skus: [String]) -> Bool { state.withLock { state in skus.allSatisfy { state.stock[$0] != nil } } }
+    /// The topic partitions the observed events came from.
+    var partitions: Set<KafkaTopicPartition> { state.withLock { Set($0.log.map(\.partition)) } }
 
-    var endedCount: Int { state.withLock { $0.terminal.count } }
-    var lastEnd: ContinuousClock.Instant? { state.withLock { $0.lastEnd } }
-    var latencies: [Double] { state.withLock { $0.latencies } }
-    var paymentCount: Int { state.withLock { $0.captures.count } }
+    /// Forgets the events of aborted transactions (the local broker delivers them; a re-run of the
+    /// same input may have written its events under other ids) and rebuilds what the rest say.
+    func excludeAborted(_ aborted: KafkaAbortedRecords) {
+        state.withLock { state in
+            state.log.removeAll { aborted.contains($0.partition, offset: $0.offset) }
+            state.derived = Derived()
+            for event in state.log { Self.apply(event, to: &state.derived, sent: state.sent) }
+        }
+    }
+
+    private static func apply(_ event: Observed, to state: inout Derived, sent: [String: ContinuousClock.Instant]) {
+        guard state.applied.insert(event.id).inserted else { return }
+        func end(_ orderId: String, _ status: String) {
+            state.terminal[orderId, default: []].append(status)
+            guard state.terminal[orderId]!.count == 1, let sent = sent[orderId] else { return }
+            let elapsed = event.at - sent
+            state.latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            state.lastEnd = max(state.lastEnd ?? event.at, event.at)
+        }
+        let (key, value) = (event.key, event.value)
+        switch event.type {
+        case OrderFulfilled.typeName: end(key, "fulfilled")
+        case OrderCancelled.typeName: end(key, "cancelled")
+        case OrderStatusUpdated.typeName:
+            if let event = try? OrderStatusUpdated.decode(value), event.status == "failed" { end(key, "failed") }
+        case PaymentProcessed.typeName:
+            if let event = try? PaymentProcessed.decode(value), event.isCaptured {
+                state.captures[event.paymentId, default: 0] += 1
+                state.captured[event.paymentId, default: 0] += event.amount.amountMinor
+            }
+        case RefundCompleted.typeName:
+            if let event = try? RefundCompleted.decode(value) { state.refunded[event.paymentId, default: 0] += event.amount.amountMinor }
+        case InventoryUpdated.typeName:
+            if let event = try? InventoryUpdated.decode(value) { state.stock[event.sku] = [event.available, event.reserved, event.sold] }
+        default:
+            break
+        }
+    }
+
+    func stockSeen(_ skus: [String]) -> Bool { state.withLock { state in skus.allSatisfy { state.derived.stock[$0] != nil } } }
+
+    var endedCount: Int { state.withLock { $0.derived.terminal.count } }
+    var lastEnd: ContinuousClock.Instant? { state.withLock { $0.derived.lastEnd } }
+    var latencies: [Double] { state.withLock { $0.derived.latencies } }
+    var paymentCount: Int { state.withLock { $0.derived.captures.count } }
 
     /// SKU → the latest InventoryUpdated's (available, reserved, sold).
-    var latestStock: [String: [Int]] { state.withLock { $0.stock } }
+    var latestStock: [String: [Int]] { state.withLock { $0.derived.stock } }
     /// Order id → the first terminal state its events announced.
-    var terminalStates: [String: String] { state.withLock { $0.terminal.compactMapValues(\.first) } }
+    var terminalStates: [String: String] { state.withLock { $0.derived.terminal.compactMapValues(\.first) } }
 
     var terminalCounts: [String: Int] {
-        state.withLock { state in state.terminal.values.reduce(into: [:]) { counts, statuses in counts[statuses[0], default: 0] += 1 } }
+        state.withLock { state in state.derived.terminal.values.reduce(into: [:]) { counts, statuses in counts[statuses[0], default: 0] += 1 } }
     }
 
     func orderViolations() -> [String] {
         state.withLock { state in
-            state.terminal.filter { $0.value.count > 1 }.map { "order \($0.key) ended \($0.value.count) times: \($0.value.joined(separator: ", "))" }.sorted()
+            state.derived.terminal.filter { $0.value.count > 1 }.map { "order \($0.key) ended \($0.value.count) times: \($0.value.joined(separator: ", "))" }.sorted()
         }
     }
 
     func paymentViolations() -> [String] {
         state.withLock { state in
-            state.captures.filter { $0.value > 1 }.map { "payment \($0.key) captured \($0.value) times" }
+            let state = state.derived
+            return state.captures.filter { $0.value > 1 }.map { "payment \($0.key) captured \($0.value) times" }
                 + state.refunded.compactMap { payment, refunded in
                     let captured = state.captured[payment, default: 0]
                     return refunded > captured ? "payment \(payment) refunded \(refunded) > captured \(captured)" : nil
@@ -101,11 +140,11 @@ final class LoadTracker: Sendable {
     func stockViolations(initial: [String: Int]) -> [String] {
         state.withLock { state in
             var sold: [String: Int] = [:]
-            for (order, statuses) in state.terminal where statuses.first == "fulfilled" {
+            for (order, statuses) in state.derived.terminal where statuses.first == "fulfilled" {
                 for line in state.lines[order] ?? [] { sold[line.sku, default: 0] += line.quantity }
             }
             return initial.keys.sorted().compactMap { sku in
-                guard let level = state.stock[sku] else { return "\(sku): no stock seen" }
+                guard let level = state.derived.stock[sku] else { return "\(sku): no stock seen" }
                 let total = level[0] + level[1] + level[2]
                 if total != initial[sku] { return "\(sku): available+reserved+sold = \(total), initial \(initial[sku]!)" }
                 if level[1] != 0 { return "\(sku): \(level[1]) still reserved" }

@@ -33,6 +33,20 @@ package struct KafkaRecordBatchHeader: Sendable, Equatable {
         return batches
     }
 
+    /// The complete batches in `records`, each with, for a control batch, whether its marker commits
+    /// (`true`) or aborts (`false`) its producer's transaction.
+    package static func batchesWithMarkers(in records: [UInt8]) -> [(header: KafkaRecordBatchHeader, commits: Bool?)] {
+        batches(in: records).filter(\.complete).map { batch in
+            guard batch.header.isControl else { return (batch.header, nil) }
+            // A control record's key: version (int16), then type (int16: 0 abort, 1 commit).
+            var reader = KafkaWireReader(records, position: batch.recordsStart)
+            guard (try? reader.varint()) != nil, (try? reader.skip(1)) != nil, (try? reader.varint()) != nil, (try? reader.varint()) != nil,
+                let key = try? reader.varintBytes(), key.count >= 4
+            else { return (batch.header, nil) }
+            return (batch.header, key[3] == 1 && key[2] == 0)
+        }
+    }
+
     /// The last transactional data batch (not a control batch) in `records`, and the value of the
     /// header `name` of its last record that has one — `nil` for the value when the batch is
     /// compressed, cut short, or no record has the header.
