@@ -163,7 +163,7 @@ public struct LoadGenerator: Sendable {
         let elapsed = tracker.lastEnd.map { $0 - start } ?? (clock.now - start)
         // Compensations (refunds, returned stock) may still be on their way after the terminal events.
         let initial = Dictionary(uniqueKeysWithValues: products.map { ($0.sku, stock) })
-        await waitUntilSettled(tracker, initial: initial, timeout: .seconds(60))
+        await waitUntilSettled(tracker, initial: initial, timeout: .seconds(150))
         var violations = placement.failures + tracker.orderViolations() + tracker.paymentViolations() + tracker.stockViolations(initial: initial)
         var checks = [
             "one terminal event per ended order (\(tracker.endedCount) orders)",
@@ -313,10 +313,15 @@ public struct LoadGenerator: Sendable {
         try await producer.produce(record)
     }
 
-    /// Waits until the stock adds up, each time leaving out the events of aborted transactions first
-    /// (the local broker delivers them: a SKU's last InventoryUpdated may be a fenced zombie's).
+    /// Waits until the stock adds up. Stock is returned by inventory after the orders ended (releases
+    /// of failed orders), so while the roles that return it still have input to read (their groups'
+    /// lag), a shortfall is work under way; once they have read everything, a shortfall that stays is
+    /// a violation. Each check first leaves out the events of aborted transactions (the local broker
+    /// delivers them: a SKU's last InventoryUpdated may be a fenced zombie's).
     private func waitUntilSettled(_ tracker: LoadTracker, initial: [String: Int], timeout: Duration) async {
         let deadline = ContinuousClock.now + timeout
+        let admin = try? KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
+        var drainedChecks = 0
         while true {
             do {
                 tracker.excludeAborted(try await KafkaAbortedRecords.read(tracker.partitions, bootstrapServers: bootstrapServers))
@@ -324,6 +329,15 @@ public struct LoadGenerator: Sendable {
                 logger.warning("could not read which transactions aborted; counting every event", metadata: ["error": "\(error)"])
             }
             if tracker.stockViolations(initial: initial).isEmpty || ContinuousClock.now >= deadline { return }
+            var drained = admin != nil
+            for role in ["order-saga", "timers", "inventory"] {
+                // A group that cannot be described counts as not drained: the deadline decides then.
+                let lag = try? await admin?.describeGroup("souk-\(role)").totalLag
+                if lag != 0 { drained = false }
+            }
+            drainedChecks = drained ? drainedChecks + 1 : 0
+            // Nothing left to read, three checks a second apart: what is still off stays off.
+            if drainedChecks >= 3 { return }
             try? await Task.sleep(for: .seconds(1))
         }
     }
