@@ -328,7 +328,11 @@ public struct LoadGenerator: Sendable {
             } catch {
                 logger.warning("could not read which transactions aborted; counting every event", metadata: ["error": "\(error)"])
             }
-            if tracker.stockViolations(initial: initial).isEmpty || ContinuousClock.now >= deadline { return }
+            if tracker.stockViolations(initial: initial).isEmpty { return }
+            if ContinuousClock.now >= deadline {
+                logger.warning("the stock does not add up and the roles that return it still had input when the wait ended")
+                return
+            }
             var drained = admin != nil
             for role in ["order-saga", "timers", "inventory"] {
                 // A group that cannot be described counts as not drained: the deadline decides then.
@@ -337,7 +341,10 @@ public struct LoadGenerator: Sendable {
             }
             drainedChecks = drained ? drainedChecks + 1 : 0
             // Nothing left to read, three checks a second apart: what is still off stays off.
-            if drainedChecks >= 3 { return }
+            if drainedChecks >= 3 {
+                logger.warning("the stock does not add up after the roles that return it read all their input")
+                return
+            }
             try? await Task.sleep(for: .seconds(1))
         }
     }

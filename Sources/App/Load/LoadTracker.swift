@@ -14,6 +14,7 @@ final class LoadTracker: Sendable {
         /// aborted transactions once they are known (`excludeAborted`).
         var log: [Observed] = []
         var derived = Derived()
+        var abortedLeftOut = 0
     }
 
     /// What the events say, built from the log one distinct event id at a time.
@@ -26,6 +27,8 @@ final class LoadTracker: Sendable {
         var captured: [String: Int] = [:]
         var refunded: [String: Int] = [:]
         var stock: [String: [Int]] = [:]
+        /// Where each SKU's latest InventoryUpdated was read (named in a violation).
+        var stockAt: [String: String] = [:]
     }
 
     struct Observed: Sendable {
@@ -67,7 +70,9 @@ final class LoadTracker: Sendable {
     /// same input may have written its events under other ids) and rebuilds what the rest say.
     func excludeAborted(_ aborted: KafkaAbortedRecords) {
         state.withLock { state in
+            let before = state.log.count
             state.log.removeAll { aborted.contains($0.partition, offset: $0.offset) }
+            state.abortedLeftOut += before - state.log.count
             state.derived = Derived()
             for event in state.log { Self.apply(event, to: &state.derived, sent: state.sent) }
         }
@@ -96,7 +101,10 @@ final class LoadTracker: Sendable {
         case RefundCompleted.typeName:
             if let event = try? RefundCompleted.decode(value) { state.refunded[event.paymentId, default: 0] += event.amount.amountMinor }
         case InventoryUpdated.typeName:
-            if let event = try? InventoryUpdated.decode(value) { state.stock[event.sku] = [event.available, event.reserved, event.sold] }
+            if let decoded = try? InventoryUpdated.decode(value) {
+                state.stock[decoded.sku] = [decoded.available, decoded.reserved, decoded.sold]
+                state.stockAt[decoded.sku] = "\(event.partition)@\(event.offset)"
+            }
         default:
             break
         }
@@ -147,7 +155,10 @@ final class LoadTracker: Sendable {
                 guard let level = state.derived.stock[sku] else { return "\(sku): no stock seen" }
                 let total = level[0] + level[1] + level[2]
                 if total != initial[sku] { return "\(sku): available+reserved+sold = \(total), initial \(initial[sku]!)" }
-                if level[1] != 0 { return "\(sku): \(level[1]) still reserved" }
+                if level[1] != 0 {
+                    let source = state.derived.stockAt[sku] ?? "?"
+                    return "\(sku): \(level[1]) still reserved (last InventoryUpdated \(source); \(state.abortedLeftOut) records of aborted transactions left out)"
+                }
                 if level[2] != sold[sku, default: 0] { return "\(sku): sold \(level[2]), fulfilled orders bought \(sold[sku, default: 0])" }
                 return nil
             }
