@@ -96,7 +96,10 @@ public struct OrderSaga: Codable, Sendable, Equatable {
 
     public var paymentId: String { "pay-\(orderId)" }
     public var plannedShipmentId: String { "ship-\(orderId)" }
-    public func reservationId(_ sku: String) -> String { "res-\(orderId)-\(sku)" }
+    public func reservationId(_ sku: String) -> String { Self.reservationId(orderId: orderId, sku: sku) }
+
+    /// The id under which an order's saga reserves a SKU.
+    public static func reservationId(orderId: String, sku: String) -> String { "res-\(orderId)-\(sku)" }
     func quantity(_ sku: String) -> Int { lines.filter { $0.sku == sku }.reduce(0) { $0 + $1.quantity } }
     var skus: [String] { Array(Set(lines.map(\.sku))).sorted() }
 

@@ -168,11 +168,26 @@ public struct OrderSagaRole: ContextRole {
             }
 
         case .answer(let sagaInput, let note):
-            guard var state else { return HandlerResult() }  // an answer for an order this saga never had
+            guard var state else { return try undoStray(sagaInput, context) }
             if let note { state.saga.note(note, at: now) }
             guard let sagaInput else { return HandlerResult(state: .set(state)) }
             return try advance(state, sagaInput, context)
         }
+    }
+
+    /// An answer for an order this saga has no state of. On Apache Kafka the other contexts only see
+    /// commands of committed transactions, which committed the order's state too; the local broker
+    /// also delivers those of aborted ones. Inventory acts on such a `ReserveStock` (its id then
+    /// dedupes the copy the order's re-run sends, which gets no answer), so the reservation it
+    /// answers with is released at once, or would stay held until it expires; the re-run order
+    /// fails by its reservation deadline. Only reservations under this saga's own ids are touched.
+    private func undoStray(_ answer: OrderSaga.Input?, _ context: HandlerContext) throws -> HandlerResult<OrderState> {
+        guard case .reserved(let sku) = answer, let orderId = context.record.key else { return HandlerResult() }
+        let release = ReleaseStock(reservationId: OrderSaga.reservationId(orderId: orderId, sku: sku), orderId: orderId, sku: sku)
+        return HandlerResult(outputs: [
+            try events.internalMessage(topics.reservations, key: sku, type: ReleaseStock.type, release)
+                .replying(to: ReplyAddress(topic: topics.stockReplies, key: orderId))
+        ])
     }
 
     /// Feeds one input to the saga and publishes what changed.

@@ -5,6 +5,7 @@ import Inventory
 import Kafka
 import Orders
 import Payments
+import RoleSupport
 import Shipping
 import Streams
 import Testing
@@ -182,5 +183,18 @@ import Testing
         )
         #expect(try harness.events(CommandRejected.self).map(\.reason) == ["order o1 already exists (shipping)"])
         #expect(try harness.events(PaymentProcessed.self).count == 1)
+    }
+
+    /// The local broker delivers the commands of aborted transactions: inventory reserves for an order
+    /// whose saga state was never committed, and answers the saga. The saga releases it at once.
+    @Test func aReservationAnsweredForAnOrderTheSagaNeverHadIsReleased() async throws {
+        try await stock("A", 10)
+        let leaked = ReserveStock(reservationId: OrderSaga.reservationId(orderId: "o9", sku: "A"), orderId: "o9", sku: "A", quantity: 3)
+        try await harness.send(
+            topic: InventoryRole.Topics().reservations, key: "A", type: ReserveStock.type, value: Array(try JSONEncoder.souk.encode(leaked)),
+            headers: ReplyAddress(topic: "souk.order.stock-replies.v1", key: "o9").headers
+        )
+        #expect(saga.state("o9") == nil)
+        #expect(levels("A") == [10, 0, 0])
     }
 }
