@@ -291,7 +291,6 @@ extension StreamWorker {
         guard let committed = try? await context.consumer.committed(Array(offsets.keys)) else { return }
         let shown = offsets.allSatisfy { (committed[$0.key] ?? -1) > $0.value }
         if !shown { metrics.recordUnconfirmedCommit() }
-        health.commitsShown(healthName, shown)
         if shown && last.closing {
             owned.lastCommit = nil
             return

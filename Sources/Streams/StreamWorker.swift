@@ -187,7 +187,6 @@ public final class StreamWorker<Role: StreamRole>: Service {
                             if owned.joined && !owned.owners.values.contains(where: { !$0.isReady }) { health.progressed(healthName) }
                         }
                     } else {
-                        health.commitsUnchecked(healthName)
                         let (_, outcome) = try await context.keepalive.whilePolling(pausing: readyInputs(owned)) {
                             try await handle(records, owned, context)
                         }

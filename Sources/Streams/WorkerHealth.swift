@@ -5,8 +5,7 @@ import Synchronization
 /// Liveness follows progress, not mere activity: a worker is live while it commits, advances its
 /// processed position, restores, or has nothing to do. One that keeps aborting, or has input waiting
 /// and neither commits nor advances for its stall threshold, is not live; `souk run` exits then so that
-/// its supervisor restarts it. So is one whose commits the broker has held back (the group does not
-/// show them) for its stall threshold.
+/// its supervisor restarts it.
 public final class WorkerHealth: Sendable {
     private struct Worker {
         var lastProgress: ContinuousClock.Instant
@@ -17,8 +16,6 @@ public final class WorkerHealth: Sendable {
         var maxConsecutiveAborts: Int
         /// Partitions with input waiting and no commit for longer than the threshold.
         var stuckPartitions: [Int32] = []
-        /// Since when the worker's commits have not shown in its group's offsets (`confirmCommits`).
-        var unconfirmedSince: ContinuousClock.Instant?
     }
 
     private let workers = Mutex<[String: Worker]>([:])
@@ -61,21 +58,6 @@ public final class WorkerHealth: Sendable {
         workers.withLock { $0[name]?.stopped = true }
     }
 
-    /// Whether the group shows the worker's last commit. A commit the broker answered but holds back
-    /// is not progress: on the local broker a transaction left unfinished by a producer nobody ends
-    /// can hold every later commit of the worker, whose successor ends it when it fences the worker.
-    public func commitsShown(_ name: String, _ shown: Bool, now: ContinuousClock.Instant = .now) {
-        workers.withLock { workers in
-            if shown { workers[name]?.unconfirmedSince = nil } else if workers[name]?.unconfirmedSince == nil { workers[name]?.unconfirmedSince = now }
-        }
-    }
-
-    /// The worker handles records: its commits are checked (`commitsShown`) only while it idles, so a
-    /// held-back spell starts again at its next idle check.
-    public func commitsUnchecked(_ name: String) {
-        workers.withLock { $0[name]?.unconfirmedSince = nil }
-    }
-
     public func setStuckPartitions(_ name: String, _ partitions: [Int32]) {
         workers.withLock { $0[name]?.stuckPartitions = partitions }
     }
@@ -83,10 +65,9 @@ public final class WorkerHealth: Sendable {
     /// Workers that stopped, made no progress within their threshold, or keep aborting (empty: live).
     public func stalledWorkers(now: ContinuousClock.Instant = .now) -> [String] {
         workers.withLock { workers in
-            workers.filter { _, worker in
-                worker.stopped || now - worker.lastProgress > worker.stallThreshold
-                    || worker.consecutiveAborts >= worker.maxConsecutiveAborts
-                    || worker.unconfirmedSince.map { now - $0 > worker.stallThreshold } ?? false
+            workers.filter {
+                $0.value.stopped || now - $0.value.lastProgress > $0.value.stallThreshold
+                    || $0.value.consecutiveAborts >= $0.value.maxConsecutiveAborts
             }.keys.sorted()
         }
     }

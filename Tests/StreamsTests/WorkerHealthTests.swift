@@ -36,31 +36,6 @@ import Testing
         #expect(health.isLive)
     }
 
-    @Test func commitsTheBrokerHoldsBackPastTheThresholdAreNotProgress() {
-        let health = WorkerHealth()
-        health.register("a-0", stallThreshold: .seconds(30))
-        let start = ContinuousClock.now
-        health.commitsShown("a-0", false, now: start)
-        health.commitsShown("a-0", false, now: start + .seconds(20))
-        // Committing (and idling) meanwhile does not make up for it: the first unconfirmed check counts.
-        health.committed("a-0")
-        #expect(health.stalledWorkers(now: start + .seconds(29)).isEmpty)
-        #expect(health.stalledWorkers(now: start + .seconds(31)) == ["a-0"])
-        health.commitsShown("a-0", true, now: start + .seconds(32))
-        health.progressed("a-0")
-        #expect(health.stalledWorkers(now: .now).isEmpty)
-    }
-
-    @Test func aBusySpellBetweenIdleChecksStartsTheHeldBackSpellAgain() {
-        let health = WorkerHealth()
-        health.register("a-0", stallThreshold: .seconds(30))
-        let now = ContinuousClock.now
-        health.commitsShown("a-0", false, now: now - .seconds(25))
-        health.commitsUnchecked("a-0")
-        health.commitsShown("a-0", false, now: now - .seconds(5))
-        #expect(health.stalledWorkers(now: now + .seconds(10)).isEmpty)
-    }
-
     @Test func aStuckPartitionMakesTheWorkerUnready() {
         let health = WorkerHealth()
         health.register("a-0", stallThreshold: .seconds(5))
