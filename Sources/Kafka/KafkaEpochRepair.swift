@@ -66,25 +66,57 @@ public enum KafkaEpochRepair {
         if let security = configuration.additional["security.protocol"], security.lowercased() != "plaintext" {
             return .unavailable("only plaintext listeners are supported")
         }
-        do {
-            return try await KafkaWireClient.with(servers: configuration.bootstrapServers, timeout: timeout) { client in
-                let latest = try client.latestOffset(evidence)
-                guard latest > 0 else { return .nothingWritten }
-                // The batch holding the last offset (on Tansu "latest" is the last batch's start + 1) and
-                // a few before it: the last one may be a transaction's control batch.
-                let fetched = try client.fetch(evidence, from: max(0, latest - 64))
-                guard let last = KafkaRecordBatchHeader.lastTransactionalBatch(in: fetched.records, header: writerHeader) else {
-                    return .nothingWritten
+        // A connection the broker closed (it restarts, it is busy) is worth another try: an epoch left
+        // unended pins its partitions for good.
+        var failure: (any Error)?
+        for attempt in 1...3 {
+            do {
+                return try await KafkaWireClient.with(servers: configuration.bootstrapServers, timeout: timeout) { client in
+                    let latest = try client.latestOffset(evidence)
+                    guard latest > 0 else { return .nothingWritten }
+                    // From a few offsets before the end (on Tansu "latest" is the last batch's start + 1):
+                    // the last batches may be a transaction's control batches.
+                    guard let last = try lastTransactionalBatch(of: evidence, from: max(0, latest - 64), header: writerHeader, client: client) else {
+                        return .nothingWritten
+                    }
+                    guard let writer = last.value.map({ String(decoding: $0, as: UTF8.self) }) ?? fallbackID else {
+                        return .unavailable("the last transactional batch names no writer")
+                    }
+                    if writer == ownID { return .own }
+                    return try end(writer, producerID: last.header.producerID, epoch: last.header.producerEpoch, evidence: evidence, client: client)
                 }
-                guard let writer = last.value.map({ String(decoding: $0, as: UTF8.self) }) ?? fallbackID else {
-                    return .unavailable("the last transactional batch names no writer")
-                }
-                if writer == ownID { return .own }
-                return try end(writer, producerID: last.header.producerID, epoch: last.header.producerEpoch, evidence: evidence, client: client)
+            } catch {
+                failure = error
+                if attempt < 3 { try? await Task.sleep(for: .milliseconds(200 * attempt)) }
             }
-        } catch {
-            return .unavailable("\(error)")
         }
+        return .unavailable("\(failure.map { "\($0)" } ?? "no answer")")
+    }
+
+    /// The last transactional data batch from `offset` to the partition's end, read batch after batch:
+    /// one fetch may hold a single batch (a changelog batch of large values exceeds a fetch's bytes),
+    /// and stopping there would name a writer that ended long ago instead of the one that wrote last.
+    private static func lastTransactionalBatch(
+        of partition: KafkaTopicPartition,
+        from offset: Int64,
+        header: String,
+        client: KafkaWireClient
+    ) throws -> (header: KafkaRecordBatchHeader, value: [UInt8]?)? {
+        var from = offset, maxBytes: Int32 = 1 << 20
+        var last: (header: KafkaRecordBatchHeader, value: [UInt8]?)?
+        for _ in 0..<256 {
+            let fetched = try client.fetch(partition, from: from, maxBytes: maxBytes)
+            if let found = KafkaRecordBatchHeader.lastTransactionalBatch(in: fetched.records, header: header) { last = found }
+            // Only whole batches move the position on: one cut short is read again, whole.
+            guard let end = KafkaRecordBatchHeader.batchesWithMarkers(in: fetched.records).last?.header else {
+                guard maxBytes < 1 << 26, !fetched.records.isEmpty else { break }
+                maxBytes *= 4
+                continue
+            }
+            from = end.baseOffset + Int64(end.lastOffsetDelta) + 1
+            if from >= fetched.highWatermark { break }
+        }
+        return last
     }
 
     private static func end(_ transactionalID: String, producerID: Int64, epoch: Int16, evidence: KafkaTopicPartition, client: KafkaWireClient) throws -> Outcome {

@@ -170,6 +170,43 @@ import TestSupport
     /// whose transaction has completed. Every later transaction on that partition then stays
     /// unfinished, for any writer; a successor that reopens and aborts the epoch before initialising
     /// frees the partition, and a repair of an epoch that is no longer the latest changes nothing.
+    /// A changelog's batches can exceed what one fetch returns: the repair reads on to the partition's
+    /// end, or it would end a writer that finished long ago and leave the last one's epoch open.
+    @Test func theLastWriterIsFoundBehindBatchesLargerThanOneFetch() async throws {
+        let changelog = KafkaTopicPartition(topic: try await stack.freshTopic("large-changelog"), partition: 0)
+        let servers = stack.bootstrapServers
+        let earlier = uniqueName("tid"), last = uniqueName("tid")
+        let large = String(repeating: "s", count: 300_000)
+        let finished = try await transactionalProducer(earlier)
+        for index in 0..<3 {
+            try await finished.withTransaction { txn in
+                try await txn.produce(
+                    KafkaProducerMessage(
+                        topic: changelog.topic, partition: 0, key: "k\(index)", value: large, headers: [KafkaHeader(key: "souk_writer", string: earlier)]
+                    )
+                )
+            }
+        }
+        try await finished.close()
+        // Killed with its transaction open.
+        let killed = try await transactionalProducer(last)
+        try killed.beginTransaction()
+        _ = try await killed.send(
+            KafkaProducerMessage(topic: changelog.topic, partition: 0, key: "k", value: "open", headers: [KafkaHeader(key: "souk_writer", string: last)])
+        )
+        await killed.discard(inFlightBound: .seconds(1))
+        let open = try await KafkaWireClient.with(servers: servers, timeout: .seconds(5)) { wire in
+            try wire.fetch(changelog, from: try wire.latestOffset(changelog) - 1).batches.last { $0.isTransactional && !$0.isControl }
+        }
+        let epoch = try #require(open)
+        let admin = try stack.admin()
+        #expect(try await admin.unstablePartitions([changelog]).map(\.partition) == [changelog])
+
+        let outcome = await KafkaEpochRepair.endLastWriter(of: changelog, writerHeader: "souk_writer", configuration: stack.producerConfiguration())
+        #expect(outcome == .ended(transactionalID: last, producerID: epoch.producerID, epoch: epoch.producerEpoch))
+        #expect(try await admin.unstablePartitions([changelog]).isEmpty)
+    }
+
     @Test func aSuccessorEndsTheEpochAKilledPredecessorLeftHoldingAPartition() async throws {
         let output = try await stack.freshTopic("held")
         let changelog = KafkaTopicPartition(topic: try await stack.freshTopic("held-changelog"), partition: 0)
