@@ -27,29 +27,17 @@ public struct KafkaAbortedRecords: Sendable {
     private static func scan(_ partition: KafkaTopicPartition, _ wire: KafkaWireClient) throws -> [ClosedRange<Int64>] {
         var open: [Int64: [ClosedRange<Int64>]] = [:]  // producer id → its batches since its last marker
         var aborted: [ClosedRange<Int64>] = []
-        var next: Int64 = 0
-        var maxBytes: Int32 = 1 << 22
-        while true {
-            let fetched = try wire.fetch(partition, from: next, maxBytes: maxBytes)
-            let before = next
-            for (batch, commits) in KafkaRecordBatchHeader.batchesWithMarkers(in: fetched.records) {
-                let last = batch.baseOffset + Int64(batch.lastOffsetDelta)
-                guard last >= next else { continue }
-                next = last + 1
-                guard batch.isTransactional else { continue }
+        try wire.walk(partition, from: 0, maxBytes: 1 << 22) { _, batches in
+            for (batch, commits) in batches where batch.isTransactional {
                 if batch.isControl {
                     if commits == false { aborted += open[batch.producerID] ?? [] }
                     open[batch.producerID] = nil
                 } else {
-                    open[batch.producerID, default: []].append(batch.baseOffset...last)
+                    open[batch.producerID, default: []].append(batch.baseOffset...(batch.baseOffset + Int64(batch.lastOffsetDelta)))
                 }
             }
-            if next >= fetched.highWatermark { return aborted }
-            if next == before {
-                // One batch larger than the fetch: ask for more, within reason.
-                guard maxBytes < 1 << 28 else { return aborted }
-                maxBytes *= 4
-            }
+            return true
         }
+        return aborted
     }
 }

@@ -93,7 +93,7 @@ public enum KafkaEpochRepair {
         return .unavailable("\(failure.map { "\($0)" } ?? "no answer")")
     }
 
-    /// The last transactional data batch from `offset` to the partition's end, read batch after batch:
+    /// The last transactional data batch from `offset` to the partition's end. It is read to the end:
     /// one fetch may hold a single batch (a changelog batch of large values exceeds a fetch's bytes),
     /// and stopping there would name a writer that ended long ago instead of the one that wrote last.
     private static func lastTransactionalBatch(
@@ -102,19 +102,10 @@ public enum KafkaEpochRepair {
         header: String,
         client: KafkaWireClient
     ) throws -> (header: KafkaRecordBatchHeader, value: [UInt8]?)? {
-        var from = offset, maxBytes: Int32 = 1 << 20
         var last: (header: KafkaRecordBatchHeader, value: [UInt8]?)?
-        for _ in 0..<256 {
-            let fetched = try client.fetch(partition, from: from, maxBytes: maxBytes)
+        try client.walk(partition, from: offset) { fetched, _ in
             if let found = KafkaRecordBatchHeader.lastTransactionalBatch(in: fetched.records, header: header) { last = found }
-            // Only whole batches move the position on: one cut short is read again, whole.
-            guard let end = KafkaRecordBatchHeader.batchesWithMarkers(in: fetched.records).last?.header else {
-                guard maxBytes < 1 << 26, !fetched.records.isEmpty else { break }
-                maxBytes *= 4
-                continue
-            }
-            from = end.baseOffset + Int64(end.lastOffsetDelta) + 1
-            if from >= fetched.highWatermark { break }
+            return true
         }
         return last
     }

@@ -68,20 +68,20 @@ public final class KafkaOffsetGaps: Sendable {
 
     /// Whether control batches cover the whole gap.
     static func onlyMarkers(in gap: Gap, _ client: KafkaWireClient) throws -> Bool {
-        var covered = gap.from
-        while covered < gap.to {
-            let fetched = try client.fetch(gap.partition, from: covered)
-            let before = covered
-            for batch in fetched.batches {
-                let last = batch.baseOffset + Int64(batch.lastOffsetDelta)
-                if last < covered { continue }
+        var covered = gap.from, onlyMarkers = true
+        // Batch heads are all it needs: small fetches.
+        try client.walk(gap.partition, from: gap.from, maxBytes: 1 << 16) { _, batches in
+            for (batch, _) in batches {
                 // An offset not stored yet, or records in the gap.
-                if batch.baseOffset > covered || !batch.isControl { return false }
-                covered = last + 1
-                if covered >= gap.to { break }
+                guard batch.baseOffset <= covered, batch.isControl else {
+                    onlyMarkers = false
+                    return false
+                }
+                covered = batch.baseOffset + Int64(batch.lastOffsetDelta) + 1
+                if covered >= gap.to { return false }
             }
-            if covered == before { return false }
+            return true
         }
-        return true
+        return onlyMarkers && covered >= gap.to
     }
 }
