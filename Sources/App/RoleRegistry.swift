@@ -137,16 +137,7 @@ public struct RoleRunner: Sendable {
                 guard let factory = RoleRegistry.roles[name] else {
                     throw SoukConfigurationError("unknown role '\(name)'; known roles: \(RoleRegistry.names.joined(separator: ", "))")
                 }
-                let configuration = StreamConfiguration(
-                    bootstrapServers: try environment.kafkaBootstrapServers,
-                    timings: try environment.kafkaConsumerTimings,
-                    instance: instance,
-                    stateDirectory: stateDirectory,
-                    leaveGroupOnClose: environment.kafkaLeaveGroupOnClose,
-                    confirmCommits: environment.kafkaConfirmCommits,
-                    endPredecessorEpochs: environment.kafkaEndPredecessorEpochs,
-                    verifyOffsetGaps: environment.kafkaVerifyOffsetGaps
-                )
+                let configuration = try environment.streamConfiguration(instance: instance, stateDirectory: stateDirectory)
                 services.append(
                     try await factory(.init(configuration: configuration, environment: environment, logger: logger, health: health, metrics: metrics))
                 )

@@ -36,22 +36,13 @@ struct CounterCommand: AsyncParsableCommand {
         let environment = try SoukEnvironment.load()
         var logger = Logger(label: "souk.counter")
         logger.logLevel = environment["SOUK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let configuration = StreamConfiguration(
-            bootstrapServers: try environment.kafkaBootstrapServers,
-            timings: try environment.kafkaConsumerTimings,
-            instance: instance,
-            batchSize: batchSize,
-            commitInterval: .milliseconds(commitIntervalMs),
-            exactlyOnce: !atLeastOnce,
-            maxMessageBytes: maxMessageBytes,
-            batchTimeBound: .milliseconds(batchTimeBoundMs),
-            consumerOverrides: environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:],
-            stateDirectory: stateDir.map { URL(fileURLWithPath: $0) },
-            leaveGroupOnClose: environment.kafkaLeaveGroupOnClose,
-            confirmCommits: environment.kafkaConfirmCommits,
-            endPredecessorEpochs: environment.kafkaEndPredecessorEpochs,
-            verifyOffsetGaps: environment.kafkaVerifyOffsetGaps
-        )
+        var configuration = try environment.streamConfiguration(instance: instance, stateDirectory: stateDir.map { URL(fileURLWithPath: $0) })
+        configuration.batchSize = batchSize
+        configuration.commitInterval = .milliseconds(commitIntervalMs)
+        configuration.exactlyOnce = !atLeastOnce
+        configuration.maxMessageBytes = maxMessageBytes
+        configuration.batchTimeBound = .milliseconds(batchTimeBoundMs)
+        configuration.consumerOverrides = environment["SOUK_KAFKA_DEBUG"].map { ["debug": $0] } ?? [:]
         let role = CountingRole(name: role, inputTopics: input, outputTopic: output)
         try await WorkerProcess.serve(httpPort: httpPort, logger: logger) { health, _ in
             [StreamWorker(role: role, configuration: configuration, logger: logger, health: health)]
