@@ -5,7 +5,7 @@ import Streams
 import Synchronization
 
 enum BenchMode: CaseIterable {
-    case zeroHop, raw, cPlain, cTransactional, exactlyOnce, atLeastOnce
+    case zeroHop, raw, cPlain, cTransactional, exactlyOnce, exactlyOnceJSON, atLeastOnce
 
     var title: String {
         switch self {
@@ -13,7 +13,8 @@ enum BenchMode: CaseIterable {
         case .raw: "(a) raw pipe through the Swift binding, no transactions"
         case .cPlain: "(r1) plain C librdkafka pipe, no transactions"
         case .cTransactional: "(r2) plain C librdkafka pipe, one transaction every 100 ms"
-        case .exactlyOnce: "(b) runtime, exactly-once"
+        case .exactlyOnce: "(b) runtime, exactly-once, bytes passed through (dedupe off)"
+        case .exactlyOnceJSON: "(d) runtime, exactly-once, JSON decoded and re-encoded, dedupe on"
         case .atLeastOnce: "(c) runtime, at-least-once"
         }
     }
@@ -25,12 +26,13 @@ enum BenchMode: CaseIterable {
         case .cPlain: "c"
         case .cTransactional: "ctxn"
         case .exactlyOnce: "eos"
+        case .exactlyOnceJSON: "eosj"
         case .atLeastOnce: "alo"
         }
     }
 
     /// Rows that do not depend on the runtime's batch size.
-    var isReference: Bool { self != .exactlyOnce && self != .atLeastOnce }
+    var isReference: Bool { self != .exactlyOnce && self != .exactlyOnceJSON && self != .atLeastOnce }
 }
 
 struct BenchResult {
@@ -38,13 +40,13 @@ struct BenchResult {
     var batchSize: Int
     var title: String { mode.isReference ? mode.title : "\(mode.title), batch \(batchSize)" }
     var throughput: Double
-    var p50: String
-    var p99: String
+    /// p50 and p99 hop latency (ms) per offered rate, in the order of `--rates`.
+    var latencies: [(p50: String, p99: String)]
     var formattedRate: String { throughput > 0 ? String(Int(throughput)) : "–" }
 
-    /// One tab-separated line per row: mode, batch size, messages/s, p50, p99.
+    /// One tab-separated line per row: mode, batch size, messages/s, then p50 and p99 per rate.
     func append(to path: String) throws {
-        let line = [mode.option, String(batchSize), String(throughput), p50, p99].joined(separator: "\t") + "\n"
+        let line = ([mode.option, String(batchSize), String(throughput)] + latencies.flatMap { [$0.p50, $0.p99] }).joined(separator: "\t") + "\n"
         if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
@@ -56,10 +58,11 @@ struct BenchResult {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap { line in
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 5, let mode = BenchMode.allCases.first(where: { $0.option == fields[0] }),
+            guard fields.count >= 5, fields.count % 2 == 1, let mode = BenchMode.allCases.first(where: { $0.option == fields[0] }),
                 let batchSize = Int(fields[1]), let throughput = Double(fields[2])
             else { return nil }
-            return BenchResult(mode: mode, batchSize: batchSize, throughput: throughput, p50: fields[3], p99: fields[4])
+            let latencies = stride(from: 3, to: fields.count, by: 2).map { (p50: fields[$0], p99: fields[$0 + 1]) }
+            return BenchResult(mode: mode, batchSize: batchSize, throughput: throughput, latencies: latencies)
         }
     }
 }
@@ -71,7 +74,8 @@ struct BenchContext: Sendable {
     let messages: Int
     let size: Int
     let partitions: Int
-    let rate: Int
+    /// Records per second offered in the latency phases, one phase per rate.
+    let rates: [Int]
     let latencySeconds: Int
 
     func measure(_ mode: BenchMode, batchSize: Int) async throws -> BenchResult {
@@ -93,9 +97,10 @@ struct BenchContext: Sendable {
             while try await reader.poll(maxMessages: 10, timeout: .milliseconds(100)).isEmpty {
                 guard ContinuousClock.now < deadline else { throw BenchError("the zero-hop reader read nothing in 60 s") }
             }
-            let latencies = try await measureLatency(input: output, reader: reader)
+            var latencies: [(p50: String, p99: String)] = []
+            for rate in rates { latencies.append(try await measureLatency(input: output, reader: reader, rate: rate).percentiles) }
             try await reader.close()
-            return BenchResult(mode: mode, batchSize: batchSize, throughput: 0, p50: percentile(latencies, 0.50), p99: percentile(latencies, 0.99))
+            return BenchResult(mode: mode, batchSize: batchSize, throughput: 0, latencies: latencies)
         }
         try await preload(input, count: messages)
 
@@ -127,11 +132,12 @@ struct BenchContext: Sendable {
         let throughput = Double(received) / max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
 
         // Latency: a paced producer stamps each record; the reader subtracts on arrival.
-        let latencies = try await measureLatency(input: input, reader: reader)
+        var latencies: [(p50: String, p99: String)] = []
+        for rate in rates { latencies.append(try await measureLatency(input: input, reader: reader, rate: rate).percentiles) }
         pipe.cancel()
         _ = try? await pipe.value
         try await reader.close()
-        return BenchResult(mode: mode, batchSize: batchSize, throughput: throughput, p50: percentile(latencies, 0.50), p99: percentile(latencies, 0.99))
+        return BenchResult(mode: mode, batchSize: batchSize, throughput: throughput, latencies: latencies)
     }
 
     func consumerConfiguration(group: String) -> KafkaConsumerConfiguration {
@@ -143,19 +149,19 @@ struct BenchContext: Sendable {
             configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers, linger: .milliseconds(20), additional: ["queue.buffering.max.messages": "1000000"]),
             logger: logger
         )
-        let value = [UInt8](repeating: UInt8(ascii: "x"), count: size)
         for index in 0..<count {
             try await producer.produce(
-                KafkaProducerMessage(topic: topic, key: Array("key-\(index % 10_000)".utf8), value: value, headers: cloudEventHeaders("in-\(index)"))
+                KafkaProducerMessage(
+                    topic: topic, key: Array("key-\(index % 10_000)".utf8), value: BenchItem.value(index: index, size: size), headers: cloudEventHeaders("in-\(index)")
+                )
             )
         }
         try await producer.close(timeout: .seconds(120))
     }
 
-    private func measureLatency(input: String, reader: KafkaConsumer) async throws -> [Double] {
+    private func measureLatency(input: String, reader: KafkaConsumer, rate: Int) async throws -> [Double] {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers, linger: .zero), logger: logger)
         let total = rate * latencySeconds
-        let value = [UInt8](repeating: UInt8(ascii: "y"), count: size)
         let sender = Task {
             let start = ContinuousClock.now
             for index in 0..<total {
@@ -164,7 +170,7 @@ struct BenchContext: Sendable {
                 let stamp = String(DispatchTime.now().uptimeNanoseconds)
                 try await producer.produce(
                     KafkaProducerMessage(
-                        topic: input, key: Array("lat-\(index)".utf8), value: value,
+                        topic: input, key: Array("lat-\(index)".utf8), value: BenchItem.value(index: index, size: size),
                         headers: cloudEventHeaders("lat-\(index)") + [KafkaHeader(key: BenchHeader.sent, string: stamp)]
                     )
                 )
@@ -193,19 +199,25 @@ struct BenchContext: Sendable {
         case .cPlain, .cTransactional:
             try await cPipe(group: "\(name)-c", input: input, output: output, transactionMilliseconds: mode == .cTransactional ? 100 : 0)
         case .exactlyOnce, .atLeastOnce:
-            let worker = StreamWorker(
-                role: PipeRole(name: name, inputTopics: [input], outputTopic: output),
-                configuration: StreamConfiguration(
-                    bootstrapServers: bootstrapServers,
-                    timings: timings,
-                    batchSize: batchSize,
-                    exactlyOnce: mode == .exactlyOnce,
-                    consumerOverrides: ["fetch.max.bytes": "52428800", "max.partition.fetch.bytes": "10485760"]
-                ),
-                logger: logger
-            )
-            try await worker.run()
+            try await runWorker(PipeRole(name: name, inputTopics: [input], outputTopic: output), exactlyOnce: mode == .exactlyOnce, batchSize: batchSize)
+        case .exactlyOnceJSON:
+            try await runWorker(JSONRole(name: name, inputTopics: [input], outputTopic: output), exactlyOnce: true, batchSize: batchSize)
         }
+    }
+
+    private func runWorker<Role: StreamRole>(_ role: Role, exactlyOnce: Bool, batchSize: Int) async throws {
+        let worker = StreamWorker(
+            role: role,
+            configuration: StreamConfiguration(
+                bootstrapServers: bootstrapServers,
+                timings: timings,
+                batchSize: batchSize,
+                exactlyOnce: exactlyOnce,
+                consumerOverrides: ["fetch.max.bytes": "52428800", "max.partition.fetch.bytes": "10485760"]
+            ),
+            logger: logger
+        )
+        try await worker.run()
     }
 
     /// The baseline: librdkafka's consumer and producer through the binding, records copied through,
@@ -290,6 +302,10 @@ func cloudEventHeaders(_ id: String) -> KafkaHeaders {
         KafkaHeader(key: "ce_time", string: "2026-12-07T03:00:00.000Z"), KafkaHeader(key: "content-type", string: "application/octet-stream"),
         KafkaHeader(key: "correlation_id", string: "bench-\(id)"), KafkaHeader(key: "causation_id", string: "bench-upstream"),
     ]
+}
+
+extension [Double] {
+    var percentiles: (p50: String, p99: String) { (percentile(self, 0.50), percentile(self, 0.99)) }
 }
 
 func percentile(_ values: [Double], _ p: Double) -> String {

@@ -6,10 +6,10 @@ import Streams
 /// returns them, rounds closed as the worker closes them. Printed as nanoseconds per record
 /// (thread CPU time, so other processes do not count).
 enum RecordPath {
-    static func measure<Role: StreamRole>(_ role: Role, records count: Int, value: [UInt8]) async throws -> Double {
+    static func measure<Role: StreamRole>(_ role: Role, records count: Int, size: Int) async throws -> Double {
         let records = (0..<count).map { index in
             InboundRecord(
-                topic: role.inputTopics[0], partition: 0, offset: Int64(index), key: "key-\(index % 10_000)", value: value,
+                topic: role.inputTopics[0], partition: 0, offset: Int64(index), key: "key-\(index % 10_000)", value: BenchItem.value(index: index, size: size),
                 headers: cloudEventHeaders("in-\(index)"), timestamp: Date(timeIntervalSince1970: 1_796_600_000 + Double(index) / 1000)
             )
         }
