@@ -40,14 +40,26 @@ final class CommitFlight: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns once the commit has returned.
+    /// Returns once the commit has returned, or once the calling task is cancelled (then `result`
+    /// may still be `nil`): a cancelled worker's background jobs stop, and the commit may never run.
     func waitLanded() async {
-        await withCheckedContinuation { continuation in
-            let landed = state.withLock { state in
-                if state.result == nil { state.waiters.append(continuation) }
-                return state.result != nil
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let waiting = state.withLock { state in
+                    // Checked under the lock the cancellation handler takes: it has either run (and
+                    // found no waiter) or will find this one.
+                    guard state.result == nil, !Task.isCancelled else { return false }
+                    state.waiters.append(continuation)
+                    return true
+                }
+                if !waiting { continuation.resume() }
             }
-            if landed { continuation.resume() }
+        } onCancel: {
+            let waiters = state.withLock { state in
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
         }
     }
 }

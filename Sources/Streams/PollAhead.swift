@@ -45,16 +45,28 @@ final class PollAhead: Sendable {
         }
     }
 
-    /// The records of the poll started last.
+    /// The records of the poll started last. Throws `CancellationError` when the calling task is
+    /// cancelled: once the worker's task is, its background jobs stop, and the poll may never run.
     func take() async throws -> PolledChunk {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<PolledChunk, any Error>, Never>) in
-            let ready: Result<PolledChunk, any Error>? = pending.withLock { pending in
-                precondition(pending.started, "take() without a poll started")
-                if let result = pending.result { return result }
-                pending.waiter = continuation
-                return nil
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<PolledChunk, any Error>, Never>) in
+                let ready: Result<PolledChunk, any Error>? = pending.withLock { pending in
+                    precondition(pending.started, "take() without a poll started")
+                    if let result = pending.result { return result }
+                    // Checked under the lock the cancellation handler takes: it has either run (and
+                    // found no waiter) or will find this one.
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    pending.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
             }
-            if let ready { continuation.resume(returning: ready) }
+        } onCancel: {
+            let waiter = pending.withLock { pending in
+                defer { pending.waiter = nil }
+                return pending.waiter
+            }
+            waiter?.resume(returning: .failure(CancellationError()))
         }
         pending.withLock { $0 = Pending() }
         return try result.get()

@@ -225,11 +225,14 @@ public final class StreamWorker<Role: StreamRole>: Service {
         try? await atLeastOnce?.close(timeout: .seconds(5))
     }
 
-    /// On graceful shutdown: the commit that is out returns, then the open round is committed.
+    /// On graceful shutdown: the commit that is out returns, then the open round is committed. Once
+    /// the task is cancelled (graceful shutdown ran out of time), nothing more is committed: the
+    /// producer's retirement aborts what is open, and the records are read again by the next owner.
     private func finish(_ owned: Owned, _ context: Context) async throws {
         for _ in 0..<2 {
             if let flight = owned.flight {
                 await flight.waitLanded()
+                try Task.checkCancellation()
                 try await land(owned, context)
             }
             await takeRenewedProducer(owned, context)

@@ -67,13 +67,22 @@ public struct TimerService: Service {
     }
 
     public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await worker.run() }
-            group.addTask { try await ticker.run() }
-            // The worker ends on shutdown or on a fatal error; either way the ticker goes with it.
-            try await group.next()
-            group.cancelAll()
-            try await group.waitForAll()
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await worker.run()
+                return true
+            }
+            group.addTask {
+                try await ticker.run()
+                return false
+            }
+            // On graceful shutdown the ticker stops first, and the worker must still finish its own
+            // shutdown (its last commit): cancelling it then left `souk run` hanging after SIGTERM.
+            // The worker ends on shutdown or on a fatal error (thrown from here); either way the ticker
+            // goes with it.
+            while let workerEnded = try await group.next() {
+                if workerEnded { group.cancelAll() }
+            }
         }
     }
 }
