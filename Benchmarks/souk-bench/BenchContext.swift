@@ -97,8 +97,7 @@ struct BenchContext: Sendable {
             while try await reader.poll(maxMessages: 10, timeout: .milliseconds(100)).isEmpty {
                 guard ContinuousClock.now < deadline else { throw BenchError("the zero-hop reader read nothing in 60 s") }
             }
-            var latencies: [(p50: String, p99: String)] = []
-            for rate in rates { latencies.append(try await measureLatency(input: output, reader: reader, rate: rate).percentiles) }
+            let latencies = try await measureLatencies(input: output, reader: reader)
             try await reader.close()
             return BenchResult(mode: mode, batchSize: batchSize, throughput: 0, latencies: latencies)
         }
@@ -132,8 +131,7 @@ struct BenchContext: Sendable {
         let throughput = Double(received) / max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
 
         // Latency: a paced producer stamps each record; the reader subtracts on arrival.
-        var latencies: [(p50: String, p99: String)] = []
-        for rate in rates { latencies.append(try await measureLatency(input: input, reader: reader, rate: rate).percentiles) }
+        let latencies = try await measureLatencies(input: input, reader: reader)
         pipe.cancel()
         _ = try? await pipe.value
         try await reader.close()
@@ -157,6 +155,13 @@ struct BenchContext: Sendable {
             )
         }
         try await producer.close(timeout: .seconds(120))
+    }
+
+    /// p50 and p99 of the hops at each offered rate, one phase after the other.
+    private func measureLatencies(input: String, reader: KafkaConsumer) async throws -> [(p50: String, p99: String)] {
+        var latencies: [(p50: String, p99: String)] = []
+        for rate in rates { latencies.append(try await measureLatency(input: input, reader: reader, rate: rate).percentiles) }
+        return latencies
     }
 
     private func measureLatency(input: String, reader: KafkaConsumer, rate: Int) async throws -> [Double] {

@@ -1,5 +1,4 @@
 import Kafka
-import Synchronization
 
 /// The round being committed while the worker handles the next one: one transaction of the worker's
 /// producer holding every partition's records of the round and their offsets. The next round's
@@ -17,7 +16,7 @@ final class CommitFlight: Sendable {
     /// Whether the transaction holds only the marker that closes an idle spell (`StreamWorker.idleCommit`).
     let closing: Bool
     let started: ContinuousClock.Instant
-    private let state = Mutex<(result: CommitResult?, waiters: [CheckedContinuation<Void, Never>])>((nil, []))
+    private let outcome = JobResult<CommitResult>()
 
     init(partitions: [Int32: Int], offsets: [KafkaTopicPartition: Int64], origins: [RecordPosition?], rounds: [Int32: RoundSummary], closing: Bool) {
         self.partitions = partitions
@@ -29,39 +28,13 @@ final class CommitFlight: Sendable {
     }
 
     /// The result, once the commit has returned.
-    var result: CommitResult? { state.withLock { $0.result } }
+    var result: CommitResult? { outcome.value }
 
-    func land(_ result: CommitResult) {
-        let waiters = state.withLock { state in
-            state.result = result
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
+    func land(_ result: CommitResult) { outcome.deliver(result) }
 
     /// Returns once the commit has returned, or once the calling task is cancelled (then `result`
     /// may still be `nil`): a cancelled worker's background jobs stop, and the commit may never run.
-    func waitLanded() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let waiting = state.withLock { state in
-                    // Checked under the lock the cancellation handler takes: it has either run (and
-                    // found no waiter) or will find this one.
-                    guard state.result == nil, !Task.isCancelled else { return false }
-                    state.waiters.append(continuation)
-                    return true
-                }
-                if !waiting { continuation.resume() }
-            }
-        } onCancel: {
-            let waiters = state.withLock { state in
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-    }
+    func waitLanded() async { _ = await outcome.wait() }
 }
 
 /// What a closed round held, for metrics once its commit has returned.

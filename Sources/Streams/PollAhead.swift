@@ -8,16 +8,11 @@ import Synchronization
 /// followed by a seek; each record carries the epochs its poll took (`PartitionEpochs`), and the loop
 /// handles only those still current.
 final class PollAhead: Sendable {
-    private struct Pending {
-        var result: Result<PolledChunk, any Error>?
-        var waiter: CheckedContinuation<Result<PolledChunk, any Error>, Never>?
-        var started = false
-    }
-
     private let consumer: KafkaConsumer
     private let jobs: BackgroundJobs
     private let epochs: PartitionEpochs
-    private let pending = Mutex(Pending())
+    /// The poll started last, until it is taken.
+    private let pending = Mutex<JobResult<Result<PolledChunk, any Error>>?>(nil)
 
     init(consumer: KafkaConsumer, jobs: BackgroundJobs, epochs: PartitionEpochs) {
         self.consumer = consumer
@@ -27,48 +22,24 @@ final class PollAhead: Sendable {
 
     /// Starts the next poll.
     func start(maxMessages: Int, timeout: Duration) {
-        pending.withLock { $0 = Pending(started: true) }
+        let poll = JobResult<Result<PolledChunk, any Error>>()
+        pending.withLock { $0 = poll }
         let consumer = self.consumer, epochs = self.epochs
-        jobs.start { [self] in
-            let result: Result<PolledChunk, any Error>
+        jobs.start {
             do {
-                result = .success(try await consumer.pollChunk(maxMessages: maxMessages, timeout: timeout, epochs: epochs))
+                poll.deliver(.success(try await consumer.pollChunk(maxMessages: maxMessages, timeout: timeout, epochs: epochs)))
             } catch {
-                result = .failure(error)
+                poll.deliver(.failure(error))
             }
-            let waiter = pending.withLock { pending in
-                defer { pending.waiter = nil }
-                if pending.waiter == nil { pending.result = result }
-                return pending.waiter
-            }
-            waiter?.resume(returning: result)
         }
     }
 
     /// The records of the poll started last. Throws `CancellationError` when the calling task is
     /// cancelled: once the worker's task is, its background jobs stop, and the poll may never run.
     func take() async throws -> PolledChunk {
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<PolledChunk, any Error>, Never>) in
-                let ready: Result<PolledChunk, any Error>? = pending.withLock { pending in
-                    precondition(pending.started, "take() without a poll started")
-                    if let result = pending.result { return result }
-                    // Checked under the lock the cancellation handler takes: it has either run (and
-                    // found no waiter) or will find this one.
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    pending.waiter = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(returning: ready) }
-            }
-        } onCancel: {
-            let waiter = pending.withLock { pending in
-                defer { pending.waiter = nil }
-                return pending.waiter
-            }
-            waiter?.resume(returning: .failure(CancellationError()))
-        }
-        pending.withLock { $0 = Pending() }
+        guard let poll = pending.withLock({ $0 }) else { preconditionFailure("take() without a poll started") }
+        guard let result = await poll.wait() else { throw CancellationError() }
+        pending.withLock { if $0 === poll { $0 = nil } }
         return try result.get()
     }
 }
