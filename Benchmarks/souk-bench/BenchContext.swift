@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import Kafka
 import Logging
 import Streams
@@ -283,7 +284,7 @@ struct BenchContext: Sendable {
                     topic: changelog,
                     partition: partition,
                     key: Array("key-\(index % keys)".utf8),
-                    value: Array(try JSONEncoder.souk.encode(stored)),
+                    value: try SoukJSON.encode(stored),
                     headers: ChangelogSource(topic: "in", offset: Int64(index)).headers
                 )
             )

@@ -1,6 +1,7 @@
 import Contracts
 import Crypto
 import Foundation
+import JSONCodec
 import Kafka
 import Logging
 import Streams
@@ -179,7 +180,7 @@ public struct CommandIngestor: Sendable {
     }
 
     static func json(_ value: some Encodable) throws -> String {
-        String(decoding: try JSONEncoder.souk.encode(value), as: UTF8.self)
+        String(decoding: try SoukJSON.encode(value), as: UTF8.self)
     }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String {

@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSONCodec
 import Streams
 
 /// An RFC 9457 problem document: the one error type of the API. Handlers throw it; Hummingbird turns
@@ -135,6 +136,6 @@ extension Problem: HTTPResponseError {
         let document = Document(
             type: type, title: title, status: status.code, detail: detail, instance: instance, field: field, errors: errors.isEmpty ? nil : errors
         )
-        return (try? Array(JSONEncoder.souk.encode(document))) ?? Array(#"{"title":"error"}"#.utf8)
+        return (try? SoukJSON.encode(document)) ?? Array(#"{"title":"error"}"#.utf8)
     }
 }

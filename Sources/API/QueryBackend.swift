@@ -1,6 +1,7 @@
 import Commerce
 import Contracts
 import Foundation
+import JSONCodec
 import Postgres
 import Projections
 import Redis
@@ -94,7 +95,7 @@ extension QueryRoute {
             guard let view = try await answer(backend, decoded, principal) else {
                 throw QueryBackend.hidden
             }
-            return Array(try JSONEncoder.souk.encode(view))
+            return try SoukJSON.encode(view)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import JSONCodec
 import RoleSupport
 import Streams
 
@@ -42,8 +43,8 @@ public struct CatalogRole: ContextRole {
         case UpdateProduct.typeName: return .update(try ContractCodec.decode(UpdateProduct.self, bytes))
         case DeleteProduct.typeName: return .delete(try ContractCodec.decode(DeleteProduct.self, bytes))
         case SetProductPrice.typeName: return .setPrice(try ContractCodec.decode(SetProductPrice.self, bytes))
-        case SkuClaim.type: return .claim(try JSONDecoder.souk.decode(SkuClaim.self, from: Data(bytes)))
-        case SkuDecision.type: return .decision(try JSONDecoder.souk.decode(SkuDecision.self, from: Data(bytes)))
+        case SkuClaim.type: return .claim(try SoukJSON.decoder.decode(SkuClaim.self, from: Data(bytes)))
+        case SkuDecision.type: return .decision(try SoukJSON.decoder.decode(SkuDecision.self, from: Data(bytes)))
         default: throw PoisonMessage("the catalog does not handle \(type)")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import Timestamps
 
 /// The bounded contexts of `architecture.md`, plus inventory (the product domain's stock, run by its own role).
@@ -28,38 +29,14 @@ extension Contract {
     public static var typeName: String { "souk.\(context.rawValue).\(name).v\(version)" }
 
     public static func decode(_ bytes: [UInt8]) throws -> Self {
-        try JSONDecoder.contracts.decode(Self.self, from: Data(bytes))
+        try SoukJSON.decoder.decode(Self.self, from: Data(bytes))
     }
 
-    public func encoded() throws -> [UInt8] { Array(try JSONEncoder.contracts.encode(self)) }
+    public func encoded() throws -> [UInt8] { try SoukJSON.encode(self) }
 }
 
 /// Commands and events travel on topics, keyed by the aggregate they concern.
 public protocol TopicMessage: Contract {
     /// The record key: the aggregate id, which decides the partition.
     var key: String { get }
-}
-
-extension JSONDecoder {
-    static let contracts: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let string = try decoder.singleValueContainer().decode(String.self)
-            if let date = Date(rfc3339: string) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 date-time: \(string)"))
-        }
-        return decoder
-    }()
-}
-
-extension JSONEncoder {
-    static let contracts: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.rfc3339)
-        }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }

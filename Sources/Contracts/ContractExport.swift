@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 
 /// Renders `topics/`: one YAML file per topic, a JSON Schema per message, and the README that tells a
 /// producer in any language how to write each command. `souk topics export` writes these files; a test
@@ -105,7 +106,7 @@ public enum ContractExport {
         text += "\n## Commands, one example each\n"
         for message in TopicCatalog.messages where message.kind == .command {
             let topic = TopicCatalog.topics.first { $0.kind == .commands && $0.messages.contains(message.typeName) }!
-            let example = (try? String(decoding: JSONEncoder.contracts.encode(AnyEncodable(message.example)), as: UTF8.self)) ?? "{}"
+            let example = (try? String(decoding: SoukJSON.encode(AnyEncodable(message.example)), as: UTF8.self)) ?? "{}"
             text += """
 
                 ### \(message.name)

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 
 /// Parsed JSON that keeps integers, floats and booleans apart (which `JSONSerialization` on Linux blurs).
 public enum JSONValue: Sendable, Equatable, Codable {
@@ -48,7 +49,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     /// Compact JSON with sorted keys: the same value always encodes to the same bytes.
     public func encoded() throws -> [UInt8] {
-        Array(try JSONEncoder.contracts.encode(self))
+        try SoukJSON.encode(self)
     }
 
     /// The member `key` of an object, `nil` for anything else.

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import JSONCodec
 import Postgres
 import Streams
 import Timestamps
@@ -61,7 +62,7 @@ public enum EventProjection {
     }
 
     static func json(_ value: some Encodable) throws -> String {
-        String(decoding: try JSONEncoder.souk.encode(value), as: UTF8.self)
+        String(decoding: try SoukJSON.encode(value), as: UTF8.self)
     }
 
     /// Applies an archived event to the read models only (no archive row, no command outcome): what a

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import JSONCodec
 import Postgres
 import Timestamps
 
@@ -20,7 +21,7 @@ extension ReadModelQueries {
     }
 
     static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String??) -> T? {
-        (text ?? nil).flatMap { try? JSONDecoder.souk.decode(T.self, from: Data($0.utf8)) }
+        (text ?? nil).flatMap { try? SoukJSON.decoder.decode(T.self, from: Data($0.utf8)) }
     }
 
     static func order(_ row: [String: String?]) -> OrderView? {

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import JSONCodec
 import Redis
 import Streams
 
@@ -23,7 +24,7 @@ public struct ReadCache: Sendable {
             return value
         }
         guard let value = try await load() else { return nil }
-        if let text = String(data: try JSONEncoder.souk.encode(value), encoding: .utf8) {
+        if let text = Optional(String(decoding: try SoukJSON.encode(value), as: UTF8.self)) {
             // A cache that cannot be written is only slower: the read still succeeds.
             try? await redis.set(key, text, expiry: ttl)
         }

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import JSONCodec
 import Streams
 
 /// How a context's role writes: its events (and rejections) to its events topic, its own messages to
@@ -69,6 +70,6 @@ public struct ContextOutputs: Sendable {
 
     /// A role-internal message (a claim, a lookup) on one of its repartition topics.
     public func internalMessage(_ topic: String, key: String, type: String, _ message: some Encodable) throws -> OutboundMessage {
-        OutboundMessage(topic: topic, key: key, type: type, value: Array(try JSONEncoder.souk.encode(message)))
+        OutboundMessage(topic: topic, key: key, type: type, value: try SoukJSON.encode(message))
     }
 }

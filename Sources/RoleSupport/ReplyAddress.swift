@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import Kafka
 import Streams
 
@@ -54,6 +55,6 @@ public protocol InternalMessage: Codable, Sendable {
 
 extension InternalMessage {
     public static func decode(_ record: InboundRecord) throws -> Self {
-        try JSONDecoder.souk.decode(Self.self, from: Data(record.value ?? []))
+        try SoukJSON.decoder.decode(Self.self, from: Data(record.value ?? []))
     }
 }

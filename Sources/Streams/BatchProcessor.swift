@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import Kafka
 import Timestamps
 
@@ -399,7 +400,7 @@ public struct BatchProcessor<Role: StreamRole>: Sendable {
     }
 
     func encode(_ stored: StoredState<Role.State>) throws -> [UInt8] {
-        Array(try JSONEncoder.souk.encode(stored))
+        try SoukJSON.encode(stored)
     }
 
     private func handle(

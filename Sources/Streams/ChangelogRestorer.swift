@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import Kafka
 import Logging
 
@@ -114,7 +115,7 @@ public struct ChangelogRestorer<State: Codable & Sendable & Equatable>: Sendable
             restored[partition] = Restored(entries: point.entries, versions: point.versions, generation: point.generation, leftovers: [], records: 0)
         }
         var remaining = Set(partitions)
-        let decoder = JSONDecoder.souk
+        let decoder = SoukJSON.decoder
         let deadline = ContinuousClock.now + timeout
         while !remaining.isEmpty {
             try Task.checkCancellation()

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import Kafka
 
 /// Local snapshots of partition state, so that a restart restores from the snapshot's changelog offset
@@ -28,7 +29,7 @@ public struct StateSnapshots: Sendable {
 
     func load<State>(_ changelog: String, partition: Int32, as: State.Type) -> Snapshot<State>? {
         guard let data = try? Data(contentsOf: file(changelog, partition)) else { return nil }
-        return try? JSONDecoder.souk.decode(Snapshot<State>.self, from: data)
+        return try? SoukJSON.decoder.decode(Snapshot<State>.self, from: data)
     }
 
     func save<State>(_ snapshot: Snapshot<State>, _ changelog: String, partition: Int32) throws {
@@ -36,7 +37,7 @@ public struct StateSnapshots: Sendable {
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         // Write then rename: a crash never leaves a half-written snapshot behind.
         let temporary = target.appendingPathExtension("tmp-\(UInt32.random(in: 0..<UInt32.max))")
-        try JSONEncoder.souk.encode(snapshot).write(to: temporary)
+        try Data(SoukJSON.encode(snapshot)).write(to: temporary)
         guard rename(temporary.path, target.path) == 0 else {
             try? FileManager.default.removeItem(at: temporary)
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target.path])

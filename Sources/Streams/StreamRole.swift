@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import Kafka
 import Timestamps
 
@@ -69,7 +70,7 @@ extension StreamRole where Input: Decodable {
     public func decode(_ record: InboundRecord) throws -> Input {
         guard let value = record.value else { throw PoisonMessage("record has no value") }
         do {
-            return try JSONDecoder.souk.decode(Input.self, from: Data(value))
+            return try SoukJSON.decoder.decode(Input.self, from: Data(value))
         } catch let error as DecodingError {
             throw PoisonMessage("does not match the schema of \(Input.self): \(error.soukDescription)")
         }
@@ -137,7 +138,7 @@ public struct OutboundMessage: Sendable, Equatable {
             topic: topic,
             key: key,
             type: type,
-            value: Array(try JSONEncoder.souk.encode(payload)),
+            value: try SoukJSON.encode(payload),
             correlationID: correlationID
         )
     }
@@ -163,33 +164,6 @@ public struct TransientError: Error, CustomStringConvertible, Sendable {
     public var reason: String
     public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }
-}
-
-extension JSONDecoder {
-    /// RFC 3339 times, as every Souk message carries them, with or without fractional seconds.
-    public static let souk: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let string = try decoder.singleValueContainer().decode(String.self)
-            if let date = Date(rfc3339: string) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 date-time: \(string)"))
-        }
-        return decoder
-    }()
-}
-
-extension JSONEncoder {
-    /// Times keep their milliseconds: state and timers written and read back must decide the same
-    /// (a deadline rounded down to the second would fire a timer before the saga thinks it is due).
-    public static let souk: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.rfc3339)
-        }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 extension DecodingError {

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Inventory
+import JSONCodec
 import Kafka
 import RoleSupport
 import Streams
@@ -32,12 +33,12 @@ import Testing
 
     func request(_ harness: inout RoleHarness<InventoryRole>, _ message: some InternalMessage) async throws -> [KafkaProducerMessage] {
         try await harness.send(
-            topic: reservations, key: "A", type: type(of: message).type, value: Array(try JSONEncoder.souk.encode(message)), headers: replies.headers
+            topic: reservations, key: "A", type: type(of: message).type, value: try SoukJSON.encode(message), headers: replies.headers
         )
     }
 
     func answers(_ messages: [KafkaProducerMessage]) throws -> [StockAnswer] {
-        try messages.filter { $0.topic == replies.topic }.map { try JSONDecoder.souk.decode(StockAnswer.self, from: Data($0.value ?? [])) }
+        try messages.filter { $0.topic == replies.topic }.map { try SoukJSON.decoder.decode(StockAnswer.self, from: Data($0.value ?? [])) }
     }
 
     func level(_ harness: RoleHarness<InventoryRole>) -> [Int] {
@@ -54,7 +55,7 @@ import Testing
         // Scheduled on inventory's own timer topic, to be delivered on its own expiries topic: topics
         // that no other role's transactions write.
         let timer = try #require(reserved.first { $0.topic == topics.timers })
-        let schedule = try JSONDecoder.souk.decode(TimerSchedule.self, from: Data(timer.value ?? []))
+        let schedule = try SoukJSON.decoder.decode(TimerSchedule.self, from: Data(timer.value ?? []))
         #expect(schedule.fireAt == inventory.now + 60 && schedule.topic == topics.expiries && schedule.type == ExpireReservation.type)
         #expect(level(inventory) == [2, 3, 0])
 
@@ -77,7 +78,7 @@ import Testing
         #expect(try await request(&inventory, ExpireReservation(reservationId: "r1", sku: "A")).isEmpty, "not due yet")
         inventory.now += 31
         let expired = try await inventory.send(
-            topic: topics.expiries, key: "A", type: ExpireReservation.type, value: Array(try JSONEncoder.souk.encode(ExpireReservation(reservationId: "r1", sku: "A")))
+            topic: topics.expiries, key: "A", type: ExpireReservation.type, value: try SoukJSON.encode(ExpireReservation(reservationId: "r1", sku: "A"))
         )
         #expect(try answers(expired).map(\.outcome) == [.expired], "told at the address the reservation gave")
         #expect(level(inventory) == [5, 0, 0])
@@ -89,7 +90,7 @@ import Testing
 
     func cancelledTimers(_ messages: [KafkaProducerMessage]) throws -> [String] {
         try messages.filter { $0.topic == topics.timers && $0.headers.string(CloudEventHeader.type) == TimerCancel.type }
-            .map { try JSONDecoder.souk.decode(TimerCancel.self, from: Data($0.value ?? [])).timerId }
+            .map { try SoukJSON.decoder.decode(TimerCancel.self, from: Data($0.value ?? [])).timerId }
     }
 
     @Test func aConfirmedReleasedOrOverdueReservationCancelsItsTimer() async throws {

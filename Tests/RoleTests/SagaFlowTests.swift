@@ -2,6 +2,7 @@ import Commerce
 import Contracts
 import Foundation
 import Inventory
+import JSONCodec
 import Kafka
 import Orders
 import Payments
@@ -191,7 +192,7 @@ import Testing
         try await stock("A", 10)
         let leaked = ReserveStock(reservationId: OrderSaga.reservationId(orderId: "o9", sku: "A"), orderId: "o9", sku: "A", quantity: 3)
         try await harness.send(
-            topic: InventoryRole.Topics().reservations, key: "A", type: ReserveStock.type, value: Array(try JSONEncoder.souk.encode(leaked)),
+            topic: InventoryRole.Topics().reservations, key: "A", type: ReserveStock.type, value: try SoukJSON.encode(leaked),
             headers: ReplyAddress(topic: "souk.order.stock-replies.v1", key: "o9").headers
         )
         #expect(saga.state("o9") == nil)

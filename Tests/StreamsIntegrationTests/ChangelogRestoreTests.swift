@@ -1,8 +1,9 @@
 import Foundation
+import JSONCodec
 import Kafka
 import Streams
-import Testing
 import TestSupport
+import Testing
 
 /// Restore on the real broker, from changelog records written the way owners, aborts and zombies
 /// leave them (the local broker keeps aborted records readable).
@@ -14,7 +15,7 @@ import TestSupport
     func write(_ topic: String, _ records: [(key: String, value: Int?, source: Int64, version: ChangelogVersion)]) async throws {
         let producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: stack.logger)
         for record in records {
-            let value = try record.value.map { Array(try JSONEncoder.souk.encode(StoredState(state: $0))) }
+            let value = try record.value.map { try SoukJSON.encode(StoredState(state: $0)) }
             _ = try await producer.send(
                 KafkaProducerMessage(
                     topic: topic, partition: 0, key: Array(record.key.utf8), value: value,

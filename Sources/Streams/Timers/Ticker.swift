@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import Kafka
 import Logging
 import ServiceLifecycle
@@ -22,7 +23,7 @@ public struct Ticker: Service {
     public func run() async throws {
         let admin = try KafkaAdminClient(bootstrapServers: bootstrapServers, logger: logger)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers), logger: logger)
-        let value = Array(try JSONEncoder.souk.encode(TimerTick()))
+        let value = try SoukJSON.encode(TimerTick())
         await cancelWhenGracefulShutdown {
             var partitions = 0
             while !Task.isCancelled {

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCodec
 import Kafka
 
 /// Asks the timer role to produce a message later: at `fireAt` (or at the first tick after it), the
@@ -64,7 +65,7 @@ public struct TimerClient: Sendable {
         to target: String,
         correlationID: String? = nil
     ) throws -> OutboundMessage {
-        let payload = String(decoding: try JSONEncoder.souk.encode(message), as: UTF8.self)
+        let payload = String(decoding: try SoukJSON.encode(message), as: UTF8.self)
         let schedule = TimerSchedule(timerId: timerId, fireAt: fireAt, topic: target, key: key, type: type, payload: payload, correlationId: correlationID)
         var message = try OutboundMessage(topic: topic, key: key, type: TimerSchedule.type, payload: schedule)
         message.headers.append(KafkaHeader(key: Self.timerIDHeader, string: timerId))
