@@ -51,7 +51,7 @@ public struct CartRole: ContextRole {
     public func decode(_ record: InboundRecord) throws -> CartInput {
         guard let type = record.type else { throw PoisonMessage("missing ce_type header") }
         let bytes = record.value ?? []
-        func json<T: Decodable>(_: T.Type) throws -> T { try SoukJSON.decoder.decode(T.self, from: Data(bytes)) }
+        func json<T: Decodable>(_: T.Type) throws -> T { try SoukJSON.decode(T.self, from: bytes) }
         switch type {
         case CreateCart.typeName: return .create(try ContractCodec.decode(CreateCart.self, bytes))
         case AddItemToCart.typeName: return .add(try ContractCodec.decode(AddItemToCart.self, bytes))

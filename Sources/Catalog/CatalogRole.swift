@@ -43,8 +43,8 @@ public struct CatalogRole: ContextRole {
         case UpdateProduct.typeName: return .update(try ContractCodec.decode(UpdateProduct.self, bytes))
         case DeleteProduct.typeName: return .delete(try ContractCodec.decode(DeleteProduct.self, bytes))
         case SetProductPrice.typeName: return .setPrice(try ContractCodec.decode(SetProductPrice.self, bytes))
-        case SkuClaim.type: return .claim(try SoukJSON.decoder.decode(SkuClaim.self, from: Data(bytes)))
-        case SkuDecision.type: return .decision(try SoukJSON.decoder.decode(SkuDecision.self, from: Data(bytes)))
+        case SkuClaim.type: return .claim(try SoukJSON.decode(SkuClaim.self, from: bytes))
+        case SkuDecision.type: return .decision(try SoukJSON.decode(SkuDecision.self, from: bytes))
         default: throw PoisonMessage("the catalog does not handle \(type)")
         }
     }

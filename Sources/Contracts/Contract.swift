@@ -29,7 +29,7 @@ extension Contract {
     public static var typeName: String { "souk.\(context.rawValue).\(name).v\(version)" }
 
     public static func decode(_ bytes: [UInt8]) throws -> Self {
-        try SoukJSON.decoder.decode(Self.self, from: Data(bytes))
+        try SoukJSON.decode(Self.self, from: bytes)
     }
 
     public func encoded() throws -> [UInt8] { try SoukJSON.encode(self) }

@@ -48,8 +48,8 @@ public struct CustomerRole: ContextRole {
         case UpdateCustomerProfile.typeName: return .updateProfile(try ContractCodec.decode(UpdateCustomerProfile.self, bytes))
         case UpdateShippingAddress.typeName: return .updateAddress(try ContractCodec.decode(UpdateShippingAddress.self, bytes))
         case UpdateBillingInfo.typeName: return .updateBilling(try ContractCodec.decode(UpdateBillingInfo.self, bytes))
-        case EmailClaim.type: return .claim(try SoukJSON.decoder.decode(EmailClaim.self, from: Data(bytes)))
-        case EmailDecision.type: return .decision(try SoukJSON.decoder.decode(EmailDecision.self, from: Data(bytes)))
+        case EmailClaim.type: return .claim(try SoukJSON.decode(EmailClaim.self, from: bytes))
+        case EmailDecision.type: return .decision(try SoukJSON.decode(EmailDecision.self, from: bytes))
         default: throw PoisonMessage("the customer role does not handle \(type)")
         }
     }

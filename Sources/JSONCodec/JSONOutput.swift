@@ -199,11 +199,19 @@ final class JSONOutput {
         var string = string
         string.withUTF8 { utf8 in
             var mark = 0
-            for index in utf8.indices {
+            var index = 0
+            while index < utf8.count {
+                // Eight bytes at a time past the long runs that need no escape.
+                if index + 8 <= utf8.count, !StringBytes.anySpecial(UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+                    index += 8
+                    continue
+                }
                 let byte = utf8[index]
+                index += 1
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[mark..<index]))
-                mark = index + 1
+                let escapedAt = index - 1
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[mark..<escapedAt]))
+                mark = index
                 bytes.append(UInt8(ascii: "\\"))
                 switch byte {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)

@@ -21,7 +21,7 @@ extension ReadModelQueries {
     }
 
     static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String??) -> T? {
-        (text ?? nil).flatMap { try? SoukJSON.decoder.decode(T.self, from: Data($0.utf8)) }
+        (text ?? nil).flatMap { try? SoukJSON.decode(T.self, from: $0.utf8) }
     }
 
     static func order(_ row: [String: String?]) -> OrderView? {

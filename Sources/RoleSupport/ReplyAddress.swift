@@ -55,6 +55,6 @@ public protocol InternalMessage: Codable, Sendable {
 
 extension InternalMessage {
     public static func decode(_ record: InboundRecord) throws -> Self {
-        try SoukJSON.decoder.decode(Self.self, from: Data(record.value ?? []))
+        try SoukJSON.decode(Self.self, from: record.value ?? [])
     }
 }

@@ -115,7 +115,6 @@ public struct ChangelogRestorer<State: Codable & Sendable & Equatable>: Sendable
             restored[partition] = Restored(entries: point.entries, versions: point.versions, generation: point.generation, leftovers: [], records: 0)
         }
         var remaining = Set(partitions)
-        let decoder = SoukJSON.decoder
         let deadline = ContinuousClock.now + timeout
         while !remaining.isEmpty {
             try Task.checkCancellation()
@@ -138,7 +137,7 @@ public struct ChangelogRestorer<State: Codable & Sendable & Equatable>: Sendable
                 if let current = restored[message.partition]!.versions[key], current > source.version { continue }
                 restored[message.partition]!.versions[key] = source.version
                 if let value = message.value {
-                    restored[message.partition]!.entries[key] = try decoder.decode(StoredState<State>.self, from: Data(value))
+                    restored[message.partition]!.entries[key] = try SoukJSON.decode(StoredState<State>.self, from: value)
                 } else {
                     restored[message.partition]!.entries[key] = nil
                 }

@@ -29,7 +29,7 @@ public struct StateSnapshots: Sendable {
 
     func load<State>(_ changelog: String, partition: Int32, as: State.Type) -> Snapshot<State>? {
         guard let data = try? Data(contentsOf: file(changelog, partition)) else { return nil }
-        return try? SoukJSON.decoder.decode(Snapshot<State>.self, from: data)
+        return try? SoukJSON.decode(Snapshot<State>.self, from: data)
     }
 
     func save<State>(_ snapshot: Snapshot<State>, _ changelog: String, partition: Int32) throws {

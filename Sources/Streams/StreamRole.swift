@@ -70,7 +70,7 @@ extension StreamRole where Input: Decodable {
     public func decode(_ record: InboundRecord) throws -> Input {
         guard let value = record.value else { throw PoisonMessage("record has no value") }
         do {
-            return try SoukJSON.decoder.decode(Input.self, from: Data(value))
+            return try SoukJSON.decode(Input.self, from: value)
         } catch let error as DecodingError {
             throw PoisonMessage("does not match the schema of \(Input.self): \(error.soukDescription)")
         }

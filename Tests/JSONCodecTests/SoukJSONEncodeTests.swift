@@ -47,6 +47,19 @@ import Testing
         }
     }
 
+    @Test func longStringsWithAnEscapeAtEveryPosition() throws {
+        for special in ["\"", "\\", "\u{1}", "\u{1F}", "\n", "é", "🛒", " ", "~", "\u{7F}"] {
+            for length in [7, 8, 9, 16, 17, 40] {
+                for position in 0..<length {
+                    var text = String(repeating: "x", count: length)
+                    text.insert(contentsOf: special, at: text.index(text.startIndex, offsetBy: position))
+                    try expectSameBytes(text)
+                    #expect(try SoukJSON.decode(String.self, from: SoukJSON.encode(text)) == text)
+                }
+            }
+        }
+    }
+
     @Test func datesWithTheirMilliseconds() throws {
         let dates = [Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_796_600_000.123), Date(timeIntervalSince1970: -62_000_000_000), Date.distantFuture]
         for date in dates {

@@ -38,7 +38,7 @@ import Testing
     }
 
     func answers(_ messages: [KafkaProducerMessage]) throws -> [StockAnswer] {
-        try messages.filter { $0.topic == replies.topic }.map { try SoukJSON.decoder.decode(StockAnswer.self, from: Data($0.value ?? [])) }
+        try messages.filter { $0.topic == replies.topic }.map { try SoukJSON.decode(StockAnswer.self, from: $0.value ?? []) }
     }
 
     func level(_ harness: RoleHarness<InventoryRole>) -> [Int] {
@@ -55,7 +55,7 @@ import Testing
         // Scheduled on inventory's own timer topic, to be delivered on its own expiries topic: topics
         // that no other role's transactions write.
         let timer = try #require(reserved.first { $0.topic == topics.timers })
-        let schedule = try SoukJSON.decoder.decode(TimerSchedule.self, from: Data(timer.value ?? []))
+        let schedule = try SoukJSON.decode(TimerSchedule.self, from: timer.value ?? [])
         #expect(schedule.fireAt == inventory.now + 60 && schedule.topic == topics.expiries && schedule.type == ExpireReservation.type)
         #expect(level(inventory) == [2, 3, 0])
 
@@ -90,7 +90,7 @@ import Testing
 
     func cancelledTimers(_ messages: [KafkaProducerMessage]) throws -> [String] {
         try messages.filter { $0.topic == topics.timers && $0.headers.string(CloudEventHeader.type) == TimerCancel.type }
-            .map { try SoukJSON.decoder.decode(TimerCancel.self, from: Data($0.value ?? [])).timerId }
+            .map { try SoukJSON.decode(TimerCancel.self, from: $0.value ?? []).timerId }
     }
 
     @Test func aConfirmedReleasedOrOverdueReservationCancelsItsTimer() async throws {

@@ -86,7 +86,7 @@ public struct SagaTimeline: Sendable {
         for message in records.sorted(by: { ($0.timestampMilliseconds ?? 0, $0.topic, $0.offset) < ($1.timestampMilliseconds ?? 0, $1.topic, $1.offset) }) {
             if message.topic == topics.sagaChangelog {
                 // The saga's own record: what it is and what it waits for, as the saga itself says.
-                if let value = message.value, let stored = try? SoukJSON.decoder.decode(StoredState<OrderState>.self, from: Data(value)) { state = stored.state }
+                if let value = message.value, let stored = try? SoukJSON.decode(StoredState<OrderState>.self, from: value) { state = stored.state }
                 continue
             }
             let id = message.headers.string(CloudEventHeader.id) ?? "\(message.topic):\(message.partition):\(message.offset)"

@@ -55,7 +55,7 @@ public struct TimerRole: StreamRole {
     /// A key per timer, named by the header its schedule or cancel carries; ticks reach partitions.
     public func stateKey(for record: InboundRecord) -> String {
         if let timerID = record.headers.string(TimerClient.timerIDHeader) { return "timer:\(timerID)" }
-        if record.type != TimerTick.type, let id = try? SoukJSON.decoder.decode(TimerCancel.self, from: Data(record.value ?? [])).timerId {
+        if record.type != TimerTick.type, let id = try? SoukJSON.decode(TimerCancel.self, from: record.value ?? []).timerId {
             return "timer:\(id)"  // a record written before the header existed
         }
         return "partition-\(record.partition)"
@@ -64,8 +64,8 @@ public struct TimerRole: StreamRole {
     public func decode(_ record: InboundRecord) throws -> Input {
         let bytes = Data(record.value ?? [])
         switch record.type {
-        case TimerSchedule.type: return .schedule(try SoukJSON.decoder.decode(TimerSchedule.self, from: bytes))
-        case TimerCancel.type: return .cancel(try SoukJSON.decoder.decode(TimerCancel.self, from: bytes))
+        case TimerSchedule.type: return .schedule(try SoukJSON.decode(TimerSchedule.self, from: bytes))
+        case TimerCancel.type: return .cancel(try SoukJSON.decode(TimerCancel.self, from: bytes))
         case TimerTick.type: return .tick
         default: throw PoisonMessage("the timer role does not handle \(record.type ?? "a record without ce_type")")
         }
