@@ -117,56 +117,48 @@ final class JSONTape {
     }
 
     private func parseObject(_ buffer: UnsafeBufferPointer<UInt8>, _ position: inout Int, depth: Int) throws {
-        let index = tokens.count
-        tokens.append(Token(kind: .object, start: Int32(position), end: 0, count: 0))
-        position += 1
-        var count: Int32 = 0
-        skipWhitespace(buffer, &position)
-        if position < buffer.count, buffer[position] == UInt8(ascii: "}") {
+        try parseContainer(.object, closedBy: UInt8(ascii: "}"), buffer, &position) { position in
+            skipWhitespace(buffer, &position)
+            guard position < buffer.count, buffer[position] == UInt8(ascii: "\"") else { throw Invalid() }
+            try parseString(buffer, &position)
+            skipWhitespace(buffer, &position)
+            guard position < buffer.count, buffer[position] == UInt8(ascii: ":") else { throw Invalid() }
             position += 1
-        } else {
-            while true {
-                skipWhitespace(buffer, &position)
-                guard position < buffer.count, buffer[position] == UInt8(ascii: "\"") else { throw Invalid() }
-                try parseString(buffer, &position)
-                skipWhitespace(buffer, &position)
-                guard position < buffer.count, buffer[position] == UInt8(ascii: ":") else { throw Invalid() }
-                position += 1
-                try parseValue(buffer, &position, depth: depth + 1)
-                count += 1
-                skipWhitespace(buffer, &position)
-                guard position < buffer.count else { throw Invalid() }
-                if buffer[position] == UInt8(ascii: ",") {
-                    position += 1
-                } else if buffer[position] == UInt8(ascii: "}") {
-                    position += 1
-                    break
-                } else {
-                    throw Invalid()
-                }
-            }
+            try parseValue(buffer, &position, depth: depth + 1)
         }
-        tokens[index].count = count
-        tokens[index].end = Int32(tokens.count)
     }
 
     private func parseArray(_ buffer: UnsafeBufferPointer<UInt8>, _ position: inout Int, depth: Int) throws {
+        try parseContainer(.array, closedBy: UInt8(ascii: "]"), buffer, &position) { position in
+            try parseValue(buffer, &position, depth: depth + 1)
+        }
+    }
+
+    /// An object or array: its token, then its members or elements, each read by `member`, separated
+    /// by commas up to `closing`.
+    private func parseContainer(
+        _ kind: Kind,
+        closedBy closing: UInt8,
+        _ buffer: UnsafeBufferPointer<UInt8>,
+        _ position: inout Int,
+        member: (inout Int) throws -> Void
+    ) throws {
         let index = tokens.count
-        tokens.append(Token(kind: .array, start: Int32(position), end: 0, count: 0))
+        tokens.append(Token(kind: kind, start: Int32(position), end: 0, count: 0))
         position += 1
         var count: Int32 = 0
         skipWhitespace(buffer, &position)
-        if position < buffer.count, buffer[position] == UInt8(ascii: "]") {
+        if position < buffer.count, buffer[position] == closing {
             position += 1
         } else {
             while true {
-                try parseValue(buffer, &position, depth: depth + 1)
+                try member(&position)
                 count += 1
                 skipWhitespace(buffer, &position)
                 guard position < buffer.count else { throw Invalid() }
                 if buffer[position] == UInt8(ascii: ",") {
                     position += 1
-                } else if buffer[position] == UInt8(ascii: "]") {
+                } else if buffer[position] == closing {
                     position += 1
                     break
                 } else {

@@ -19,15 +19,7 @@ final class StreamingEncoder: Encoder {
         self.start = output.bytes.count
     }
 
-    var codingPath: [any CodingKey] {
-        var path: [any CodingKey] = []
-        var encoder: StreamingEncoder? = self
-        while let current = encoder {
-            if let key = current.key { path.append(key) }
-            encoder = current.parent
-        }
-        return path.reversed()
-    }
+    var codingPath: [any CodingKey] { CodingPath.walk(from: self, parent: \.parent, key: \.key) }
 
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -248,12 +240,4 @@ struct StreamingSingleValueContainer: SingleValueEncodingContainer {
     mutating func encode<T: Encodable>(_ value: T) throws {
         if encoder.mayWriteSingleValue() { try encoder.write(value, key: nil) }
     }
-}
-
-/// The coding key of an array element.
-struct IndexKey: CodingKey {
-    let intValue: Int?
-    var stringValue: String { "Index \(intValue ?? 0)" }
-    init(intValue: Int) { self.intValue = intValue }
-    init?(stringValue: String) { nil }
 }

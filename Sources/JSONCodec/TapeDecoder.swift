@@ -19,15 +19,7 @@ final class TapeDecoder: Decoder {
         self.key = key
     }
 
-    var codingPath: [any CodingKey] {
-        var path: [any CodingKey] = []
-        var decoder: TapeDecoder? = self
-        while let current = decoder {
-            if let key = current.key { path.append(key) }
-            decoder = current.parent
-        }
-        return path.reversed()
-    }
+    var codingPath: [any CodingKey] { CodingPath.walk(from: self, parent: \.parent, key: \.key) }
 
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -210,24 +202,18 @@ struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return try decoder.decode(type, at: index, key: key)
     }
 
-    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+    /// The member `key` read by `read`, nil when it is missing or null.
+    private func ifPresent<T>(_ key: Key, _ read: (Int) throws -> T) throws -> T? {
         guard let index = try value(of: key), !decoder.isNull(at: index) else { return nil }
-        return try decoder.string(at: index)
+        return try read(index)
     }
 
-    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
-        guard let index = try value(of: key), !decoder.isNull(at: index) else { return nil }
-        return try decoder.integer(type, at: index)
-    }
-
-    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
-        guard let index = try value(of: key), !decoder.isNull(at: index) else { return nil }
-        return try decoder.bool(at: index)
-    }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try ifPresent(key) { try decoder.string(at: $0) } }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try ifPresent(key) { try decoder.integer(type, at: $0) } }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try ifPresent(key) { try decoder.bool(at: $0) } }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        guard let index = try value(of: key), !decoder.isNull(at: index) else { return nil }
-        return try decoder.decode(type, at: index, key: key)
+        try ifPresent(key) { try decoder.decode(type, at: $0, key: key) }
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
