@@ -264,6 +264,13 @@ struct BenchContext: Sendable {
             process.terminate()
         }
         if !Task.isCancelled { throw BenchError("the C pipe exited early with status \(process.terminationStatus)") }
+        // Stopped: wait for it to close its clients while the broker is still up. Left closing when
+        // the script took the broker down, it retried for ever (an orphan found 52 minutes on).
+        await Task.detached {
+            let deadline = ContinuousClock.now + .seconds(15)
+            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }.value
     }
 
     func measureRestore(records: Int) async throws -> (keys: Int, seconds: Double) {
