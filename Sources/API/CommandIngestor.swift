@@ -67,7 +67,7 @@ public struct CommandIngestor: Sendable {
         let actor = request.principal.actor
         switch try await idempotency.claim(principal: actor, key: key, requestHash: requestHash, commandID: commandID) {
         case .replay(let body):
-            let accepted = try JSONDecoder().decode(Accepted.self, from: Data(body.utf8))
+            let accepted = try SoukJSON.decode(Accepted.self, from: body.utf8)
             return Answer(accepted: accepted, body: body, replayed: true)
         case .mismatch:
             throw Problem.conflict("idempotency-key-reused", "Idempotency-Key '\(key)' was already used for a different request")
@@ -180,7 +180,7 @@ public struct CommandIngestor: Sendable {
     }
 
     static func json(_ value: some Encodable) throws -> String {
-        String(decoding: try SoukJSON.encode(value), as: UTF8.self)
+        try SoukJSON.text(value)
     }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String {

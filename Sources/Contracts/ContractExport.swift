@@ -106,7 +106,7 @@ public enum ContractExport {
         text += "\n## Commands, one example each\n"
         for message in TopicCatalog.messages where message.kind == .command {
             let topic = TopicCatalog.topics.first { $0.kind == .commands && $0.messages.contains(message.typeName) }!
-            let example = (try? String(decoding: SoukJSON.encode(AnyEncodable(message.example)), as: UTF8.self)) ?? "{}"
+            let example = (try? SoukJSON.text(AnyEncodable(message.example))) ?? "{}"
             text += """
 
                 ### \(message.name)

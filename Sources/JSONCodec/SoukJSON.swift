@@ -8,7 +8,7 @@ import Timestamps
 ///
 /// `encode` writes the bytes as the value hands them over, several times faster than `JSONEncoder`,
 /// which builds a tree of values and dictionaries first and sorts them when it writes. The output is
-/// the same, byte for byte, as `JSONEncoder` configured as below (`SoukJSONTests` compares them);
+/// the same, byte for byte, as `JSONEncoder` configured as below (`SoukJSONEncodeTests` compares them);
 /// where a value's `encode(to:)` uses containers in a way a streaming writer cannot follow, or a value
 /// cannot be written at all, `JSONEncoder` writes it, and its errors are the ones thrown.
 public enum SoukJSON {
@@ -16,6 +16,11 @@ public enum SoukJSON {
         // An error thrown by the value's own code is thrown again by `JSONEncoder`, with its context.
         if let bytes = try? streamed(value) { return bytes }
         return Array(try encoder.encode(value))
+    }
+
+    /// The document as text, for a database column, a cache or an HTTP body.
+    public static func text<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encode(value), as: UTF8.self)
     }
 
     /// The document written as it streams by, or nil where only `JSONEncoder` can write it.
@@ -29,7 +34,7 @@ public enum SoukJSON {
     /// Reads the document into a tape and decodes from it, several times faster than `JSONDecoder`,
     /// which builds a dictionary for every object. Whatever the tape decoder cannot decide exactly
     /// as `JSONDecoder` (invalid JSON, a type mismatch, a missing key, a number only
-    /// `JSONDecoder` converts, escaped keys, `Data`, `URL`, `Decimal`), `JSONDecoder` decodes
+    /// `JSONDecoder` converts, `Data`, `URL`, `Decimal`), `JSONDecoder` decodes
     /// again from the start: its value, or its error with its wording, is the answer.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
         let bytes = Array(bytes)

@@ -68,9 +68,11 @@ final class StreamingEncoder: Encoder {
             if !output.write(float: unsafeBitCast(value, to: Double.self)) { output.unsupported = true }
             return
         }
-        if let data = value as? Data { return output.write(data.base64EncodedString()) }
-        if let url = value as? URL { return output.write(url.absoluteString) }
-        if let decimal = value as? Decimal { return output.bytes.append(contentsOf: decimal.description.utf8) }
+        // By type, not by a cast that every nested value would pay for; an optional one arrives
+        // here unwrapped through its single-value container.
+        if T.self == Data.self { return output.write(unsafeBitCast(value, to: Data.self).base64EncodedString()) }
+        if T.self == URL.self { return output.write(unsafeBitCast(value, to: URL.self).absoluteString) }
+        if T.self == Decimal.self { return output.bytes.append(contentsOf: unsafeBitCast(value, to: Decimal.self).description.utf8) }
         let child = StreamingEncoder(output: output, parent: self, key: key)
         try value.encode(to: child)
         if output.depth > child.depth {

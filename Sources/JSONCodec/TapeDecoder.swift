@@ -119,17 +119,20 @@ struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     var codingPath: [any CodingKey] { decoder.codingPath }
 
+    /// The token index of each member's name, in document order.
+    private var names: some Sequence<Int> {
+        sequence(first: firstMember) { [tape = decoder.tape] in tape.next(after: $0 + 1) }.prefix { $0 < end }
+    }
+
     var allKeys: [Key] {
         var keys: [Key] = []
         var seen = Set<String>()
-        var member = firstMember
-        while member < end {
-            guard let name = decoder.tape.string(at: member) else {
-                decoder.tape.refused = true
+        for name in names {
+            guard let text = decoder.tape.string(at: name) else {
+                _ = decoder.refuse()
                 return []
             }
-            if seen.insert(name).inserted, let key = Key(stringValue: name) { keys.append(key) }
-            member = decoder.tape.next(after: member + 1)
+            if seen.insert(text).inserted, let key = Key(stringValue: text) { keys.append(key) }
         }
         return keys
     }
@@ -140,12 +143,10 @@ struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
             if byName.members == nil { byName.members = try members() }
             return byName.members?[key.stringValue]
         }
-        let name = key.stringValue
-        var member = firstMember
-        while member < end {
-            guard let equal = decoder.tape.string(at: member, equals: name) else { throw decoder.refuse() }
-            if equal { return member + 1 }
-            member = decoder.tape.next(after: member + 1)
+        let wanted = key.stringValue
+        for name in names {
+            guard let equal = decoder.tape.string(at: name, equals: wanted) else { throw decoder.refuse() }
+            if equal { return name + 1 }
         }
         return nil
     }
@@ -153,11 +154,9 @@ struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private func members() throws -> [String: Int] {
         var members: [String: Int] = [:]
         members.reserveCapacity(Int(decoder.tape.tokens[decoder.index].count))
-        var member = firstMember
-        while member < end {
-            guard let name = decoder.tape.string(at: member) else { throw decoder.refuse() }
-            if members[name] == nil { members[name] = member + 1 }
-            member = decoder.tape.next(after: member + 1)
+        for name in names {
+            guard let text = decoder.tape.string(at: name) else { throw decoder.refuse() }
+            if members[text] == nil { members[text] = name + 1 }
         }
         return members
     }
@@ -171,7 +170,7 @@ struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         do {
             return try value(of: key) != nil
         } catch {
-            decoder.tape.refused = true
+            _ = decoder.refuse()
             return false
         }
     }

@@ -62,7 +62,7 @@ public enum EventProjection {
     }
 
     static func json(_ value: some Encodable) throws -> String {
-        String(decoding: try SoukJSON.encode(value), as: UTF8.self)
+        try SoukJSON.text(value)
     }
 
     /// Applies an archived event to the read models only (no archive row, no command outcome): what a

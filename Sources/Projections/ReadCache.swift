@@ -20,14 +20,13 @@ public struct ReadCache: Sendable {
 
     /// The cached value, or `load`'s result cached for next time (a miss stays a miss: nothing cached).
     public func value<Value: Codable & Sendable>(_ key: String, load: () async throws -> Value?) async throws -> Value? {
-        if let cached = try? await redis.get(key), let value = try? JSONDecoder().decode(Value.self, from: Data(cached.utf8)) {
+        if let cached = try? await redis.get(key), let value = try? SoukJSON.decode(Value.self, from: cached.utf8) {
             return value
         }
         guard let value = try await load() else { return nil }
-        if let text = Optional(String(decoding: try SoukJSON.encode(value), as: UTF8.self)) {
-            // A cache that cannot be written is only slower: the read still succeeds.
-            try? await redis.set(key, text, expiry: ttl)
-        }
+        let text = try SoukJSON.text(value)
+        // A cache that cannot be written is only slower: the read still succeeds.
+        try? await redis.set(key, text, expiry: ttl)
         return value
     }
 

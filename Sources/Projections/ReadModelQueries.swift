@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import JSONCodec
 import Postgres
 
 /// The catalog, customer and cart queries, answered from the read models.
@@ -16,7 +17,7 @@ public struct ReadModelQueries: Sendable {
         guard let id = row["product_id"] ?? nil, let sku = row["sku"] ?? nil, let name = row["name"] ?? nil,
             let price = (row["price_minor"] ?? nil).flatMap(Int.init), let currency = row["currency"] ?? nil
         else { return nil }
-        let attributes = (row["attributes"] ?? nil).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+        let attributes = (row["attributes"] ?? nil).flatMap { try? SoukJSON.decode([String: String].self, from: $0.utf8) } ?? [:]
         return ProductView(
             productId: id, sku: sku, name: name, description: row["description"] ?? nil, category: row["category"] ?? nil,
             price: Money(price, currency), weightGrams: (row["weight_grams"] ?? nil).flatMap(Int.init), attributes: attributes,
@@ -109,7 +110,7 @@ public struct ReadModelQueries: Sendable {
             [query.customerId]
         )
         guard let row = rows.records.first, let email = row["email"] ?? nil, let name = row["name"] ?? nil else { return nil }
-        let payment = (row["payment_method"] ?? nil).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+        let payment = (row["payment_method"] ?? nil).flatMap { try? SoukJSON.decode([String: String].self, from: $0.utf8) }
         return CustomerProfileView(
             customerId: query.customerId, email: email, name: name, phone: row["phone"] ?? nil,
             defaultAddressId: row["default_address_id"] ?? nil, paymentMethod: payment
@@ -121,7 +122,7 @@ public struct ReadModelQueries: Sendable {
         let rows = try await database.query(
             "SELECT address::text AS address FROM customer_addresses WHERE customer_id = $1 ORDER BY address_id", [query.customerId]
         )
-        let addresses = rows.records.compactMap { ($0["address"] ?? nil).flatMap { try? JSONDecoder().decode(Address.self, from: Data($0.utf8)) } }
+        let addresses = rows.records.compactMap { ($0["address"] ?? nil).flatMap { try? SoukJSON.decode(Address.self, from: $0.utf8) } }
         return CustomerAddressesView(customerId: query.customerId, defaultAddressId: profile.defaultAddressId, addresses: addresses)
     }
 
@@ -134,7 +135,7 @@ public struct ReadModelQueries: Sendable {
             [query.cartId]
         )
         guard let row = rows.records.first, let customer = row["customer_id"] ?? nil, let currency = row["currency"] ?? nil else { return nil }
-        let stored = (row["items"] ?? nil).flatMap { try? JSONDecoder().decode([String: CartItem].self, from: Data($0.utf8)) } ?? [:]
+        let stored = (row["items"] ?? nil).flatMap { try? SoukJSON.decode([String: CartItem].self, from: $0.utf8) } ?? [:]
         let items = stored.keys.sorted().map { id in
             let item = stored[id]!
             return CartView.Item(productId: id, sku: item.sku, name: item.name, quantity: item.quantity, unitPrice: Money(item.unitPriceMinor, currency))

@@ -101,8 +101,3 @@ private struct Stamp: Codable {
     var at: Date
     var until: Date?
 }
-
-private struct Example: Encodable {
-    let value: any Encodable
-    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
-}

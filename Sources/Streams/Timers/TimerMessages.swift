@@ -65,7 +65,7 @@ public struct TimerClient: Sendable {
         to target: String,
         correlationID: String? = nil
     ) throws -> OutboundMessage {
-        let payload = String(decoding: try SoukJSON.encode(message), as: UTF8.self)
+        let payload = try SoukJSON.text(message)
         let schedule = TimerSchedule(timerId: timerId, fireAt: fireAt, topic: target, key: key, type: type, payload: payload, correlationId: correlationID)
         var message = try OutboundMessage(topic: topic, key: key, type: TimerSchedule.type, payload: schedule)
         message.headers.append(KafkaHeader(key: Self.timerIDHeader, string: timerId))
