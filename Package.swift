@@ -196,7 +196,8 @@ let package = Package(
         .testTarget(
             name: "SagaIntegrationTests",
             dependencies: [
-                "App", "Commerce", "Contracts", "Inventory", "Kafka", "Orders", "Payments", "Postgres", "Projections", "RoleSupport", "Shipping", "Streams",
+                "App", "Carts", "Commerce", "Contracts", "Inventory", "JSONCodec", "Kafka", "Orders", "Payments", "Postgres", "Projections", "RoleSupport",
+                "Shipping", "Streams",
                 "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -1,5 +1,6 @@
 import Commerce
 import Contracts
+import RoleSupport
 
 /// A cart asks the product's partition for its current price.
 public struct PriceRequest: Codable, Sendable, Equatable {
@@ -48,6 +49,8 @@ public struct ProductPrice: Codable, Sendable, Equatable {
     public var name: String
     public var price: Money
     public var deleted: Bool
+    /// From the catalog's events (absent for products created without one, or before it was kept).
+    public var weightGrams: Int?
 }
 
 public enum CartInput: Sendable, Equatable {
@@ -62,6 +65,8 @@ public enum CartInput: Sendable, Equatable {
     case productDeleted(ProductDeleted)
     case priceRequest(PriceRequest)
     case priceReply(PriceReply)
+    /// The order saga's lookup, with where to answer.
+    case quoteRequest(QuoteRequest, replyTo: ReplyAddress?)
     case couponClaim(CouponClaim)
     case couponDecision(CouponDecision)
     /// An event on a consumed topic that carts do not care about.

@@ -25,6 +25,8 @@ public struct CartRole: ContextRole {
         public var productEvents = "souk.product.events.v1"
         public var priceRequests = "souk.cart.price-requests.v1"
         public var priceReplies = "souk.cart.price-replies.v1"
+        /// The order saga's price lookups, answered on the reply address each carries.
+        public var quoteRequests = "souk.cart.quote-requests.v1"
         public var couponClaims = "souk.cart.coupon-claims.v1"
         public var couponDecisions = "souk.cart.coupon-decisions.v1"
         public init() {}
@@ -37,12 +39,12 @@ public struct CartRole: ContextRole {
     }
 
     public var inputTopics: [String] {
-        [topics.commands, topics.productEvents, topics.priceRequests, topics.priceReplies, topics.couponClaims, topics.couponDecisions]
+        [topics.commands, topics.productEvents, topics.priceRequests, topics.priceReplies, topics.couponClaims, topics.couponDecisions, topics.quoteRequests]
     }
 
     public func stateKey(for record: InboundRecord) -> String {
         switch record.topic {
-        case topics.productEvents, topics.priceRequests: "product:\(record.stateKey)"
+        case topics.productEvents, topics.priceRequests, topics.quoteRequests: "product:\(record.stateKey)"
         case topics.couponClaims: "coupon:\(record.stateKey)"
         default: "cart:\(record.stateKey)"
         }
@@ -64,6 +66,7 @@ public struct CartRole: ContextRole {
         case ProductDeleted.typeName: return .productDeleted(try ContractCodec.decode(ProductDeleted.self, bytes))
         case PriceRequest.type: return .priceRequest(try json(PriceRequest.self))
         case PriceReply.type: return .priceReply(try json(PriceReply.self))
+        case QuoteRequest.type: return .quoteRequest(try json(QuoteRequest.self), replyTo: ReplyAddress(record))
         case CouponClaim.type: return .couponClaim(try json(CouponClaim.self))
         case CouponDecision.type: return .couponDecision(try json(CouponDecision.self))
         default:
@@ -81,10 +84,13 @@ public struct CartRole: ContextRole {
 
         // MARK: Catalog events, on the product's partition
         case .productCreated(let event):
-            state.product = ProductPrice(productId: event.productId, sku: event.sku, name: event.name, price: event.price, deleted: false)
+            state.product = ProductPrice(
+                productId: event.productId, sku: event.sku, name: event.name, price: event.price, deleted: false, weightGrams: event.weightGrams
+            )
             return HandlerResult(state: .set(state))
         case .productUpdated(let event):
             state.product?.name = event.name
+            if let weight = event.weightGrams { state.product?.weightGrams = weight }
             return HandlerResult(state: .set(state))
         case .priceChanged(let event):
             state.product?.price = event.newPrice
@@ -96,6 +102,18 @@ public struct CartRole: ContextRole {
             let product = state.product.flatMap { $0.deleted ? nil : $0 }
             let reply = PriceReply(cartId: request.cartId, productId: request.productId, quantity: request.quantity, commandId: request.commandId, product: product)
             return HandlerResult(outputs: [try internalMessage(topics.priceReplies, key: request.cartId, PriceReply.type, reply)])
+        case .quoteRequest(let request, let address):
+            guard let address else { return HandlerResult() }
+            var quote = ProductQuote(orderId: request.orderId, productId: request.productId)
+            switch state.product {
+            case .none: quote.refusal = "product \(request.productId) is not in the catalog"
+            case .some(let product) where product.deleted: quote.refusal = "product \(request.productId) is no longer sold"
+            case .some(let product):
+                quote.sku = product.sku
+                quote.price = product.price
+                quote.weightGrams = product.weightGrams
+            }
+            return HandlerResult(outputs: [try internalMessage(address.topic, key: address.key, ProductQuote.type, quote)])
 
         // MARK: Coupons, on the coupon's partition
         case .couponClaim(let claim):

@@ -75,6 +75,8 @@ public struct OrderSaga: Codable, Sendable, Equatable {
     public let orderId: String
     public let lines: [OrderLine]
     public let total: Money
+    /// The parcel's weight from the products' own (absent in sagas started before weights were kept).
+    public let weightGrams: Int?
     public private(set) var status: Status
     public private(set) var reserved: Set<String> = []
     public private(set) var confirmed: Set<String> = []
@@ -102,6 +104,8 @@ public struct OrderSaga: Codable, Sendable, Equatable {
     public static func reservationId(orderId: String, sku: String) -> String { "res-\(orderId)-\(sku)" }
     func quantity(_ sku: String) -> Int { lines.filter { $0.sku == sku }.reduce(0) { $0 + $1.quantity } }
     var skus: [String] { Array(Set(lines.map(\.sku))).sorted() }
+    /// What the parcel weighs for the carrier's rules.
+    public var parcelGrams: Int { weightGrams ?? max(1, lines.reduce(0) { $0 + $1.quantity } * OrderPricing.defaultItemGrams) }
 
     /// What the saga waits for now, for operators.
     public var waitingFor: String? {
@@ -114,13 +118,22 @@ public struct OrderSaga: Codable, Sendable, Equatable {
     }
 
     /// Starts a saga for an order: it asks inventory to reserve every SKU (lines of one SKU together).
-    public static func start(orderId: String, lines: [OrderLine], at now: Date, deadlines: Deadlines = Deadlines()) throws(MoneyError) -> (OrderSaga, [Request]) {
+    public static func start(
+        orderId: String,
+        lines: [OrderLine],
+        weightGrams: Int? = nil,
+        at now: Date,
+        deadlines: Deadlines = Deadlines()
+    ) throws(MoneyError) -> (OrderSaga, [Request]) {
         var total = Money.zero(lines.first?.unitPrice.currency ?? "VND")
         for line in lines {
             guard (1...Cart.maxQuantityPerLine).contains(line.quantity) else { throw .quantity(line.quantity) }
             total = try total.adding(line.unitPrice.times(line.quantity))
         }
-        var saga = OrderSaga(orderId: orderId, lines: lines, total: total, status: .reserving, deadline: now + deadlines.reservation, deadlines: deadlines)
+        var saga = OrderSaga(
+            orderId: orderId, lines: lines, total: total, weightGrams: weightGrams, status: .reserving, deadline: now + deadlines.reservation,
+            deadlines: deadlines
+        )
         saga.history.append(Step(name: "created", at: now))
         let requests = saga.skus.map { Request.reserve(sku: $0, quantity: saga.quantity($0), reservationId: saga.reservationId($0)) }
         return (saga, requests)

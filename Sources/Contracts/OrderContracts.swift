@@ -5,8 +5,44 @@ public struct OrderLine: Codable, Sendable, Hashable {
     public var sku: String
     public var quantity: Int
     public var unitPrice: Money
+    /// Where the price came from: `catalog` (looked up when the order was placed) or `caller` (set by
+    /// a trusted system principal). Absent in orders placed before prices were looked up.
+    public var priceSource: String?
 
-    public init(productId: String, sku: String, quantity: Int, unitPrice: Money) {
+    public init(productId: String, sku: String, quantity: Int, unitPrice: Money, priceSource: String? = nil) {
+        self.productId = productId
+        self.sku = sku
+        self.quantity = quantity
+        self.unitPrice = unitPrice
+        self.priceSource = priceSource
+    }
+
+    public static let catalogPrice = "catalog"
+    public static let callerPrice = "caller"
+
+    static let schema = Schema.reference(
+        "OrderLine",
+        .object([
+            .init("productId", .id()), .init("sku", .id()), .init("quantity", .integer(minimum: 1, maximum: 10_000)), .init("unitPrice", .money),
+            .init(
+                "priceSource", .oneOf([catalogPrice, callerPrice]), required: false,
+                description: "catalog: the catalog's price when the order was placed; caller: set by a trusted system principal"
+            ),
+        ])
+    )
+}
+
+/// A line as `CreateOrder` asks for it. The price is the catalog's: a `unitPrice` is honoured only in
+/// a command from a trusted system principal (`souk_actor: system:<name>`, what an API key writes),
+/// and ignored otherwise rather than rejected, so that a client echoing the prices it showed keeps
+/// working; `OrderCreated` says what was charged and where each price came from.
+public struct OrderItem: Codable, Sendable, Hashable {
+    public var productId: String
+    public var sku: String
+    public var quantity: Int
+    public var unitPrice: Money?
+
+    public init(productId: String, sku: String, quantity: Int, unitPrice: Money? = nil) {
         self.productId = productId
         self.sku = sku
         self.quantity = quantity
@@ -14,8 +50,15 @@ public struct OrderLine: Codable, Sendable, Hashable {
     }
 
     static let schema = Schema.reference(
-        "OrderLine",
-        .object([.init("productId", .id()), .init("sku", .id()), .init("quantity", .integer(minimum: 1, maximum: 10_000)), .init("unitPrice", .money)])
+        "OrderItem",
+        .object([
+            .init("productId", .id()), .init("sku", .id(), description: "must be the product's own SKU"),
+            .init("quantity", .integer(minimum: 1, maximum: 10_000)),
+            .init(
+                "unitPrice", .money, required: false,
+                description: "honoured only from a trusted system principal (an API key, or souk_actor: system:<name> on the topic); otherwise ignored: the catalog prices the order"
+            ),
+        ])
     )
 }
 
@@ -26,19 +69,19 @@ public struct CreateOrder: TopicMessage {
     public static let context = BoundedContext.order
     public static let name = "CreateOrder"
     public static let kind = MessageKind.command
-    public static let summary = "Places an order; the saga reserves stock, takes payment and ships it."
+    public static let summary = "Places an order: the saga prices its lines from the catalog (a unitPrice counts only from a trusted system principal), reserves stock, takes payment and ships it."
 
     public var orderId: String
     public var customerId: String
     public var cartId: String?
-    public var lines: [OrderLine]
+    public var lines: [OrderItem]
     public var shippingAddress: Address
     public var paymentToken: String
     public init(
         orderId: String,
         customerId: String,
         cartId: String? = nil,
-        lines: [OrderLine],
+        lines: [OrderItem],
         shippingAddress: Address,
         paymentToken: String
     ) {
@@ -54,12 +97,12 @@ public struct CreateOrder: TopicMessage {
 
     public static let schema = Schema.object([
         .init("orderId", .id()), .init("customerId", .id()), .init("cartId", .id(), required: false),
-        .init("lines", .array(OrderLine.schema, minItems: 1, maxItems: 100)), .init("shippingAddress", .address),
+        .init("lines", .array(OrderItem.schema, minItems: 1, maxItems: 100)), .init("shippingAddress", .address),
         .init("paymentToken", .text(max: 200, min: 1)),
     ])
     public static let example = CreateOrder(
         orderId: "order-1", customerId: "cust-1", cartId: "cart-1",
-        lines: [OrderLine(productId: "prod-1", sku: "TEA-OOLONG-100", quantity: 2, unitPrice: Money(119_000, "VND"))],
+        lines: [OrderItem(productId: "prod-1", sku: "TEA-OOLONG-100", quantity: 2)],
         shippingAddress: .example, paymentToken: "tok_visa"
     )
 }
@@ -142,7 +185,7 @@ public struct OrderCreated: TopicMessage {
     ])
     public static let example = OrderCreated(
         orderId: "order-1", customerId: "cust-1",
-        lines: [OrderLine(productId: "prod-1", sku: "TEA-OOLONG-100", quantity: 2, unitPrice: Money(119_000, "VND"))],
+        lines: [OrderLine(productId: "prod-1", sku: "TEA-OOLONG-100", quantity: 2, unitPrice: Money(119_000, "VND"), priceSource: OrderLine.catalogPrice)],
         total: Money(238_000, "VND"), shippingAddress: .example, createdAt: Date(timeIntervalSince1970: 1_795_001_000)
     )
 }

@@ -136,6 +136,10 @@ public enum TopicCatalog {
         internalTopic("customer", "email-decisions", key: "customerId", "souk.customer.EmailDecision.v1", "Whether a customer got its e-mail address."),
         internalTopic("cart", "price-requests", key: "productId", "souk.cart.PriceRequest.v1", "A cart asks for a product's current price."),
         internalTopic("cart", "price-replies", key: "cartId", "souk.cart.PriceReply.v1", "A product's price (or absence) for a cart."),
+        internalTopic(
+            "cart", "quote-requests", key: "productId", "souk.cart.QuoteRequest.v1",
+            "The order saga asks for a product's current price, SKU and weight (its only writer)."
+        ),
         internalTopic("cart", "coupon-claims", key: "couponCode", "souk.cart.CouponClaim.v1", "A cart claims one use of a coupon."),
         internalTopic("cart", "coupon-decisions", key: "cartId", "souk.cart.CouponDecision.v1", "Whether a cart got its coupon, and its terms."),
         // Every internal topic has one transactional writer role: on the local broker a transaction
@@ -154,6 +158,7 @@ public enum TopicCatalog {
         // every other writer's transaction on its partitions is prepared too, so a partition written
         // by four roles' producers stays pinned far more often than one written by a single role's.
         sagaReplies("stock-replies", from: "inventory", ["souk.inventory.StockAnswer.v1", "souk.CommandRejected.v1"]),
+        sagaReplies("price-replies", from: "cart", ["souk.cart.ProductQuote.v1"]),
         sagaReplies(
             "payment-replies", from: "payment",
             ["souk.payment.PaymentProcessed.v1", "souk.payment.PaymentFailed.v1", "souk.payment.RefundCompleted.v1", "souk.CommandRejected.v1"]

@@ -15,8 +15,6 @@ public struct OrderSagaRole: ContextRole {
     public let name: String
     public let topics: Topics
     public let deadlines: OrderSaga.Deadlines
-    /// What one item weighs for the carrier's rules, as products carry no weight of their own yet.
-    public static let gramsPerItem = 500
 
     public struct Topics: Sendable {
         public var commands = "souk.order.commands.v1"
@@ -26,6 +24,9 @@ public struct OrderSagaRole: ContextRole {
         public var paymentReplies = "souk.order.payment-replies.v1"
         public var shippingReplies = "souk.order.shipping-replies.v1"
         public var deadlines = "souk.order.deadlines.v1"
+        /// The catalog's prices for an order being placed (the cart role keeps them per product).
+        public var priceReplies = "souk.order.price-replies.v1"
+        public var quoteRequests = "souk.cart.quote-requests.v1"
         /// Where every answer went before; still read, so that answers requested before an upgrade arrive.
         public var legacyReplies: String? = "souk.order.saga-replies.v1"
         public var reservations = "souk.inventory.reservations.v1"
@@ -42,13 +43,16 @@ public struct OrderSagaRole: ContextRole {
     }
 
     public var inputTopics: [String] {
-        [topics.commands, topics.stockReplies, topics.paymentReplies, topics.shippingReplies, topics.deadlines] + (topics.legacyReplies.map { [$0] } ?? [])
+        [topics.commands, topics.stockReplies, topics.paymentReplies, topics.shippingReplies, topics.deadlines, topics.priceReplies]
+            + (topics.legacyReplies.map { [$0] } ?? [])
     }
 
     public enum Input: Sendable {
         case create(CreateOrder)
         case updateStatus(UpdateOrderStatus)
         case cancel(CancelOrder)
+        /// The catalog's answer for one product of an order being placed.
+        case quote(ProductQuote)
         /// An answer from another context, as the saga's input (or `nil`: only worth a note).
         case answer(OrderSaga.Input?, note: String?)
     }
@@ -91,6 +95,8 @@ public struct OrderSagaRole: ContextRole {
             return .answer(.deliveryCompleted, note: nil)
         case DeadlineReached.type:
             return .answer(.tick, note: nil)
+        case ProductQuote.type:
+            return .quote(try ProductQuote.decode(record))
         case CommandRejected.typeName:
             let event = try ContractCodec.decode(CommandRejected.self, bytes)
             let command = event.commandType.split(separator: ".").dropLast().last.map(String.init) ?? event.commandType
@@ -108,43 +114,48 @@ public struct OrderSagaRole: ContextRole {
                 return reject(context, CreateOrder.typeName, command.orderId, "a customer may place orders only for itself", "/customerId")
             }
             if let state {
-                return reject(context, CreateOrder.typeName, command.orderId, "order \(command.orderId) already exists (\(state.saga.status.rawValue))", "/orderId")
+                return reject(context, CreateOrder.typeName, command.orderId, "order \(command.orderId) already exists (\(state.statusName))", "/orderId")
             }
-            let currencies = Set(command.lines.map(\.unitPrice.currency))
-            guard currencies.count == 1 else {
-                return reject(context, CreateOrder.typeName, command.orderId, "all lines must be in one currency, got \(currencies.sorted().joined(separator: ", "))", "/lines")
+            // The order starts once the catalog has priced every product (`quote`); until then only
+            // the request is kept.
+            let pricing = OrderPricing(items: command.lines, trusted: context.record.actingSystem != nil)
+            let pending = PendingOrder(pricing: pricing, commandId: context.record.id, deadline: now + deadlines.reservation)
+            let state = OrderState(pending: pending, customerId: command.customerId, paymentToken: command.paymentToken, address: command.shippingAddress)
+            var outputs = try pricing.productIds.map { productId in
+                try events.internalMessage(topics.quoteRequests, key: productId, type: QuoteRequest.type, QuoteRequest(orderId: command.orderId, productId: productId))
+                    .replying(to: ReplyAddress(topic: topics.priceReplies, key: command.orderId))
             }
-            let started: (OrderSaga, [OrderSaga.Request])
-            do throws(MoneyError) {
-                started = try OrderSaga.start(orderId: command.orderId, lines: command.lines, at: now, deadlines: deadlines)
-            } catch {
-                return reject(context, CreateOrder.typeName, command.orderId, "the order cannot be priced: \(error)", "/lines")
-            }
-            let (saga, requests) = started
-            let state = OrderState(saga: saga, customerId: command.customerId, paymentToken: command.paymentToken, address: command.shippingAddress)
-            let created = OrderCreated(
-                orderId: command.orderId, customerId: command.customerId, lines: command.lines, total: saga.total, shippingAddress: command.shippingAddress,
-                createdAt: now
-            )
-            var outputs = [try events.event(created)]
-            outputs += try commands(for: requests, state, context)
-            outputs.append(try deadlineTimer(state.saga, context))
+            outputs.append(try deadlineTimer(command.orderId, at: pending.deadline, context))
             return HandlerResult(state: .set(state), outputs: outputs)
+
+        case .quote(let quote):
+            guard var state, var pending = state.pending, state.saga == nil else { return HandlerResult() }
+            let answer: OrderPricing.Answer =
+                if let sku = quote.sku, let price = quote.price {
+                    .offered(sku: sku, price: price, weightGrams: quote.weightGrams)
+                } else {
+                    .refused(quote.refusal ?? "product \(quote.productId) cannot be sold")
+                }
+            pending.pricing.receive(answer, for: quote.productId)
+            state.pending = pending
+            guard pending.pricing.isComplete else { return HandlerResult(state: .set(state)) }
+            return try start(state, pending, orderId: quote.orderId, context)
 
         case .cancel(let command):
             guard let state else { return reject(context, CancelOrder.typeName, command.orderId, "unknown order \(command.orderId)", "/orderId") }
             if let customer = context.record.actingCustomer, customer != state.customerId {
                 return reject(context, CancelOrder.typeName, command.orderId, "order \(command.orderId) belongs to another customer", "/orderId")
             }
-            if let refusal = state.saga.canCancel() { return reject(context, CancelOrder.typeName, command.orderId, refusal.description, "/orderId") }
-            return try advance(state, .cancel(reason: command.reason ?? "cancelled by the customer"), context)
+            guard let saga = state.saga else { return reject(context, CancelOrder.typeName, command.orderId, state.stillPricing(command.orderId), "/orderId") }
+            if let refusal = saga.canCancel() { return reject(context, CancelOrder.typeName, command.orderId, refusal.description, "/orderId") }
+            return try advance(state, saga, .cancel(reason: command.reason ?? "cancelled by the customer"), context)
 
         case .updateStatus(let command):
             guard let state else { return reject(context, UpdateOrderStatus.typeName, command.orderId, "unknown order \(command.orderId)", "/orderId") }
             if context.record.actingCustomer != nil {
                 return reject(context, UpdateOrderStatus.typeName, command.orderId, "only operators move an order's status", "/status")
             }
-            let saga = state.saga
+            guard let saga = state.saga else { return reject(context, UpdateOrderStatus.typeName, command.orderId, state.stillPricing(command.orderId), "/status") }
             if saga.status.isTerminal {
                 return reject(context, UpdateOrderStatus.typeName, command.orderId, OrderSaga.Refusal.alreadyEnded(saga.status).description, "/status")
             }
@@ -152,14 +163,14 @@ public struct OrderSagaRole: ContextRole {
             switch command.status {
             case "cancelled":
                 if let refusal = saga.canCancel() { return reject(context, UpdateOrderStatus.typeName, command.orderId, refusal.description, "/status") }
-                return try advance(state, .cancel(reason: reason), context)
+                return try advance(state, saga, .cancel(reason: reason), context)
             case "failed":
-                return try advance(state, .fail(reason: reason), context)
+                return try advance(state, saga, .fail(reason: reason), context)
             case "fulfilled":
                 guard saga.status == .shipping, saga.shipmentId != nil else {
                     return reject(context, UpdateOrderStatus.typeName, command.orderId, OrderSaga.Refusal.notShipping.description, "/status")
                 }
-                return try advance(state, .deliveryCompleted, context)
+                return try advance(state, saga, .deliveryCompleted, context)
             default:
                 return reject(
                     context, UpdateOrderStatus.typeName, command.orderId,
@@ -169,10 +180,51 @@ public struct OrderSagaRole: ContextRole {
 
         case .answer(let sagaInput, let note):
             guard var state else { return try undoStray(sagaInput, context) }
-            if let note { state.saga.note(note, at: now) }
+            guard var saga = state.saga else {
+                // An order being priced hears only its deadline: the catalog did not answer in time.
+                guard sagaInput == .tick, let pending = state.pending, let orderId = context.record.key, now >= pending.deadline else { return HandlerResult() }
+                return try refuse(pending, orderId: orderId, PricingRefusal("the catalog did not price every product in time; place the order again", field: "/lines"))
+            }
+            if let note { saga.note(note, at: now) }
+            state.saga = saga
             guard let sagaInput else { return HandlerResult(state: .set(state)) }
-            return try advance(state, sagaInput, context)
+            return try advance(state, saga, sagaInput, context)
         }
+    }
+
+    /// Every product has answered: the order starts at the catalog's prices (or the trusted caller's),
+    /// or is refused with the reason, and nothing is reserved or charged.
+    private func start(_ state: OrderState, _ pending: PendingOrder, orderId: String, _ context: HandlerContext) throws -> HandlerResult<OrderState> {
+        let priced: PricedOrder
+        switch pending.pricing.priced() {
+        case .failure(let refusal): return try refuse(pending, orderId: orderId, refusal)
+        case .success(let order): priced = order
+        }
+        let started: (OrderSaga, [OrderSaga.Request])
+        do throws(MoneyError) {
+            started = try OrderSaga.start(orderId: orderId, lines: priced.lines, weightGrams: priced.weightGrams, at: context.now, deadlines: deadlines)
+        } catch {
+            return try refuse(pending, orderId: orderId, PricingRefusal("the order cannot be priced: \(error)", field: "/lines"))
+        }
+        let (saga, requests) = started
+        var state = state
+        state.saga = saga
+        state.pending = nil
+        let created = OrderCreated(
+            orderId: orderId, customerId: state.customerId, lines: saga.lines, total: saga.total, shippingAddress: state.address, createdAt: context.now
+        )
+        var outputs = [try events.event(created)]
+        outputs += try commands(for: requests, saga, state, context)
+        outputs.append(try deadlineTimer(saga.orderId, at: saga.deadline, context))
+        return HandlerResult(state: .set(state), outputs: outputs)
+    }
+
+    /// Answers the waiting `CreateOrder` with the refusal and forgets the order.
+    private func refuse(_ pending: PendingOrder, orderId: String, _ refusal: PricingRefusal) throws -> HandlerResult<OrderState> {
+        let rejection = try events.rejection(
+            commandId: pending.commandId, commandType: CreateOrder.typeName, aggregateId: orderId, reason: refusal.reason, field: refusal.field
+        )
+        return HandlerResult(state: .delete, outputs: [rejection, try timers.cancel(timerID(orderId), key: orderId)])
     }
 
     /// An answer for an order this saga has no state of. On Apache Kafka the other contexts only see
@@ -191,12 +243,13 @@ public struct OrderSagaRole: ContextRole {
     }
 
     /// Feeds one input to the saga and publishes what changed.
-    private func advance(_ state: OrderState, _ input: OrderSaga.Input, _ context: HandlerContext) throws -> HandlerResult<OrderState> {
+    private func advance(_ state: OrderState, _ saga: OrderSaga, _ input: OrderSaga.Input, _ context: HandlerContext) throws -> HandlerResult<OrderState> {
         var state = state
-        let before = state.saga
-        let requests = state.saga.handle(input, at: context.now)
-        let saga = state.saga
-        var outputs = try commands(for: requests, state, context)
+        let before = saga
+        var saga = saga
+        let requests = saga.handle(input, at: context.now)
+        state.saga = saga
+        var outputs = try commands(for: requests, saga, state, context)
         if saga.status != before.status {
             let orderId = saga.orderId
             switch saga.status {
@@ -217,7 +270,7 @@ public struct OrderSagaRole: ContextRole {
         // A deadline that moved needs its timer; so does one whose timer just went off early (a clock
         // ahead of this one), as firing removed it.
         if !saga.status.isTerminal && (saga.deadline != before.deadline || input == .tick) {
-            outputs.append(try deadlineTimer(saga, context))
+            outputs.append(try deadlineTimer(saga.orderId, at: saga.deadline, context))
         }
         return HandlerResult(state: .set(state), outputs: outputs)
     }
@@ -226,16 +279,15 @@ public struct OrderSagaRole: ContextRole {
     private var timers: TimerClient { TimerClient(topic: topics.timers) }
     private func timerID(_ orderId: String) -> String { "order-saga:\(orderId)" }
 
-    private func deadlineTimer(_ saga: OrderSaga, _ context: HandlerContext) throws -> OutboundMessage {
+    private func deadlineTimer(_ orderId: String, at deadline: Date, _ context: HandlerContext) throws -> OutboundMessage {
         try timers.schedule(
-            timerID(saga.orderId), at: saga.deadline, key: saga.orderId, deliver: DeadlineReached(orderId: saga.orderId, deadline: saga.deadline),
+            timerID(orderId), at: deadline, key: orderId, deliver: DeadlineReached(orderId: orderId, deadline: deadline),
             type: DeadlineReached.type, to: topics.deadlines, correlationID: context.record.correlationID
         )
     }
 
     /// The saga's requests as commands to the other contexts, each asking for its answers here.
-    private func commands(for requests: [OrderSaga.Request], _ state: OrderState, _ context: HandlerContext) throws -> [OutboundMessage] {
-        let saga = state.saga
+    private func commands(for requests: [OrderSaga.Request], _ saga: OrderSaga, _ state: OrderState, _ context: HandlerContext) throws -> [OutboundMessage] {
         let orderId = saga.orderId
         func message<Message: InternalMessage>(_ value: Message, key: String) throws -> OutboundMessage {
             try events.internalMessage(topics.reservations, key: key, type: Message.type, value)
@@ -268,9 +320,8 @@ public struct OrderSagaRole: ContextRole {
                     to: topics.payments, replies: topics.paymentReplies
                 )
             case .createShipment(let shipmentId):
-                let items = saga.lines.reduce(0) { $0 + $1.quantity }
                 return try command(
-                    CreateShipment(shipmentId: shipmentId, orderId: orderId, address: state.address, weightGrams: max(1, items * Self.gramsPerItem), declaredValue: saga.total),
+                    CreateShipment(shipmentId: shipmentId, orderId: orderId, address: state.address, weightGrams: saga.parcelGrams, declaredValue: saga.total),
                     to: topics.shipping, replies: topics.shippingReplies
                 )
             case .cancelShipment(let shipmentId):
@@ -287,10 +338,32 @@ public struct OrderSagaRole: ContextRole {
     }
 }
 
-/// One order as the saga keeps it.
+/// One order as the saga keeps it: waiting for the catalog's prices, then its saga.
 public struct OrderState: Codable, Sendable, Equatable {
-    public var saga: OrderSaga
+    /// `nil` while the order is being priced.
+    public var saga: OrderSaga?
+    /// The order being priced (`nil` once its saga started).
+    public var pending: PendingOrder?
     public var customerId: String
     public var paymentToken: String
     public var address: Address
+
+    public init(saga: OrderSaga? = nil, pending: PendingOrder? = nil, customerId: String, paymentToken: String, address: Address) {
+        self.saga = saga
+        self.pending = pending
+        self.customerId = customerId
+        self.paymentToken = paymentToken
+        self.address = address
+    }
+
+    var statusName: String { saga?.status.rawValue ?? "being priced" }
+
+    func stillPricing(_ orderId: String) -> String { "order \(orderId) is still being priced; try again once it is created" }
+}
+
+/// A `CreateOrder` waiting for the catalog: the answers so far, the command to answer, and until when.
+public struct PendingOrder: Codable, Sendable, Equatable {
+    public var pricing: OrderPricing
+    public var commandId: String
+    public var deadline: Date
 }

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 
 // The order saga and the inventory talk over two internal topics: requests keyed by SKU to the
@@ -103,5 +104,39 @@ public struct DeadlineReached: InternalMessage, Equatable {
     public init(orderId: String, deadline: Date) {
         self.orderId = orderId
         self.deadline = deadline
+    }
+}
+
+// The order saga prices an order's lines from the catalog's prices as the cart role keeps them (on
+// each product's partition): a request keyed by product id, an answer keyed by order id.
+
+/// The saga asks for a product's current price, SKU and weight.
+public struct QuoteRequest: InternalMessage, Equatable {
+    public static let type = "souk.cart.QuoteRequest.v1"
+    public var orderId: String
+    public var productId: String
+    public init(orderId: String, productId: String) {
+        self.orderId = orderId
+        self.productId = productId
+    }
+}
+
+/// A product as the catalog sells it now, or why it cannot be sold.
+public struct ProductQuote: InternalMessage, Equatable {
+    public static let type = "souk.cart.ProductQuote.v1"
+    public var orderId: String
+    public var productId: String
+    public var sku: String?
+    public var price: Money?
+    public var weightGrams: Int?
+    /// Set when the product cannot be ordered (unknown, deleted).
+    public var refusal: String?
+    public init(orderId: String, productId: String, sku: String? = nil, price: Money? = nil, weightGrams: Int? = nil, refusal: String? = nil) {
+        self.orderId = orderId
+        self.productId = productId
+        self.sku = sku
+        self.price = price
+        self.weightGrams = weightGrams
+        self.refusal = refusal
     }
 }

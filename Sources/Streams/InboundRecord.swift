@@ -72,6 +72,12 @@ public struct InboundRecord: Sendable, Equatable {
         guard let actor, actor.hasPrefix("customer:") else { return nil }
         return String(actor.dropFirst("customer:".count))
     }
+    /// The trusted system an API key's (or an upstream producer's) command names itself as
+    /// (`souk_actor: system:<name>`), else `nil`: only such a command may set prices.
+    public var actingSystem: String? {
+        guard let actor, actor.hasPrefix("system:") else { return nil }
+        return String(actor.dropFirst("system:".count))
+    }
 }
 
 /// Header names of CloudEvents' Kafka binding (binary mode) plus Souk's chain ids.

@@ -39,7 +39,7 @@ import Testing
     @Test func documentsCarryDefinitionsOnce() throws {
         let document = CreateOrder.schema.document(id: "x", title: "t", description: "d")
         let definitions = try #require(document["$defs"] as? [String: Any])
-        #expect(Set(definitions.keys) == ["Money", "Address", "OrderLine"])
+        #expect(Set(definitions.keys) == ["Money", "Address", "OrderItem"])
     }
 
     @Test(arguments: ["Alice\\u0000", "a\\u001bb", "x\\u007f", "\\u0008"])

@@ -1,3 +1,4 @@
+import Carts
 import Commerce
 import Contracts
 import Foundation
@@ -26,6 +27,18 @@ import Testing
         payment = harness.add(PaymentRole(provider: try SandboxPaymentProvider()))
         shipping = harness.add(ShippingRole())
         _ = harness.add(TimerRole(requestTopics: [InventoryRole.Topics().timers]))
+        _ = harness.add(CartRole(coupons: []))
+    }
+
+    /// The catalog's prices: what the cart role learns from the product events.
+    static let prices = ["A": 100_000, "B": 50_000, "C": 20_000]
+
+    func product(_ sku: String, grams: Int? = 500) async throws {
+        let created = ProductCreated(
+            productId: "p-\(sku.lowercased())", sku: sku, name: "Tea \(sku)", price: Money(Self.prices[sku] ?? 1_000, "VND"), weightGrams: grams, attributes: [:],
+            createdAt: harness.now
+        )
+        try await harness.send(created, to: "souk.product.events.v1")
     }
 
     func stock(_ sku: String, _ quantity: Int) async throws {
@@ -35,12 +48,17 @@ import Testing
     func order(_ token: String = "tok_visa", a: Int = 2, b: Int = 1) async throws {
         try await stock("A", 10)
         try await stock("B", 5)
-        let lines = [
-            OrderLine(productId: "p-a", sku: "A", quantity: a, unitPrice: Money(100_000, "VND")),
-            OrderLine(productId: "p-b", sku: "B", quantity: b, unitPrice: Money(50_000, "VND")),
-        ]
+        try await product("A")
+        try await product("B")
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: a), OrderItem(productId: "p-b", sku: "B", quantity: b)], token: token)
+    }
+
+    /// Places order o1 for customer c1, sent as `actor` (`souk_actor`; none: an upstream producer that names no principal).
+    func place(_ lines: [OrderItem], token: String = "tok_visa", actor: String? = nil) async throws {
+        let command = CreateOrder(orderId: "o1", customerId: "c1", lines: lines, shippingAddress: .example, paymentToken: token)
         try await harness.send(
-            CreateOrder(orderId: "o1", customerId: "c1", lines: lines, shippingAddress: .example, paymentToken: token), to: "souk.order.commands.v1"
+            topic: "souk.order.commands.v1", key: command.key, type: CreateOrder.typeName, value: try command.encoded(),
+            headers: actor.map { [KafkaHeader(key: SoukHeader.actor, string: $0)] } ?? []
         )
     }
 
@@ -62,7 +80,7 @@ import Testing
         return [stock.available, stock.reserved, stock.sold]
     }
 
-    var order: OrderSaga { saga.state("o1")!.saga }
+    var order: OrderSaga { saga.state("o1")!.saga! }
 
     @Test func happyPathEndsFulfilledWithTheStockSold() async throws {
         try await order()
@@ -135,7 +153,7 @@ import Testing
         try await harness.send(CancelOrder(orderId: "o1", reason: "changed my mind"), to: "souk.order.commands.v1")
         #expect(try harness.events(RefundCompleted.self).map(\.amount) == [Money(50_000, "VND"), Money(200_000, "VND")])
         #expect(payment.state("pay-o1")?.status == "refunded")
-        #expect(saga.state("o1")?.saga.history.map(\.name).contains("refunded 200000 VND") == true)
+        #expect(saga.state("o1")?.saga?.history.map(\.name).contains("refunded 200000 VND") == true)
     }
 
     @Test func onlyTheOrdersCustomerCancelsItAndCustomersDoNotMoveStatuses() async throws {
@@ -166,10 +184,10 @@ import Testing
         try await order()
         // An upstream system charged the same payment id while the saga had already given up.
         var deadline = saga.state("o1")!
-        #expect(deadline.saga.status == .shipping)
+        #expect(deadline.saga?.status == .shipping)
         try await harness.send(UpdateOrderStatus(orderId: "o1", status: "failed", reason: "fraud check"), to: "souk.order.commands.v1")
         deadline = saga.state("o1")!
-        #expect(deadline.saga.endReason == "fraud check")
+        #expect(deadline.saga?.endReason == "fraud check")
         #expect(payment.state("pay-o1")?.status == "refunded")
         #expect(levels("A") == [10, 0, 0])
         try await harness.send(UpdateOrderStatus(orderId: "o1", status: "shipping"), to: "souk.order.commands.v1")
@@ -179,7 +197,7 @@ import Testing
     @Test func theSameOrderIdTwiceIsRejected() async throws {
         try await order()
         try await harness.send(
-            CreateOrder(orderId: "o1", customerId: "c1", lines: [OrderLine(productId: "p", sku: "A", quantity: 1, unitPrice: Money(1, "VND"))], shippingAddress: .example, paymentToken: "tok_visa"),
+            CreateOrder(orderId: "o1", customerId: "c1", lines: [OrderItem(productId: "p-a", sku: "A", quantity: 1, unitPrice: Money(1, "VND"))], shippingAddress: .example, paymentToken: "tok_visa"),
             to: "souk.order.commands.v1"
         )
         #expect(try harness.events(CommandRejected.self).map(\.reason) == ["order o1 already exists (shipping)"])
@@ -197,5 +215,97 @@ import Testing
         )
         #expect(saga.state("o9") == nil)
         #expect(levels("A") == [10, 0, 0])
+    }
+
+    // MARK: - Prices from the catalog
+
+    @Test func aCustomersPriceIsIgnoredAndTheCatalogsCharged() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 2, unitPrice: Money(1, "VND"))], actor: "customer:c1")
+        let created = try #require(try harness.events(OrderCreated.self).first)
+        #expect(created.total == Money(200_000, "VND"))
+        #expect(created.lines.map(\.priceSource) == [OrderLine.catalogPrice])
+        #expect(try harness.events(PaymentProcessed.self).map(\.amount) == [Money(200_000, "VND")])
+    }
+
+    @Test func anUnmarkedProducersPriceIsIgnoredToo() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 1, unitPrice: Money(1, "VND"))])
+        #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(100_000, "VND")])
+    }
+
+    @Test func aTrustedSystemsPricesAreChargedAndSaidSo() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 2, unitPrice: Money(90_000, "VND"))], actor: "system:erp")
+        let created = try #require(try harness.events(OrderCreated.self).first)
+        #expect(created.total == Money(180_000, "VND"))
+        #expect(created.lines.map(\.priceSource) == [OrderLine.callerPrice])
+    }
+
+    @Test func theShipmentWeighsWhatItsProductsWeigh() async throws {
+        try await stock("A", 10)
+        try await stock("C", 10)
+        try await product("A", grams: 1_250)
+        try await product("C", grams: 40)
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 2), OrderItem(productId: "p-c", sku: "C", quantity: 3)])
+        #expect(order.weightGrams == 2 * 1_250 + 3 * 40)
+        #expect(shipping.state("ship-o1")?.weightGrams == 2_620)
+    }
+
+    @Test(arguments: [
+        ("deleted", "line 0: product p-a is no longer sold"),
+        ("unknown", "line 0: product p-x is not in the catalog"),
+        ("foreign SKU", "line 0: SKU B is not product p-a's (its SKU is A)"),
+        ("two currencies", "all lines must be in one currency, got USD, VND"),
+    ])
+    func anOrderTheCatalogCannotPriceIsRefusedWithNothingReservedOrCharged(_ case: String, _ reason: String) async throws {
+        try await stock("A", 10)
+        try await stock("B", 10)
+        try await product("A")
+        try await product("B")
+        var lines = [OrderItem(productId: "p-a", sku: "A", quantity: 1)]
+        switch `case` {
+        case "deleted": try await harness.send(ProductDeleted(productId: "p-a", sku: "A", deletedAt: harness.now), to: "souk.product.events.v1")
+        case "unknown": lines = [OrderItem(productId: "p-x", sku: "X", quantity: 1)]
+        case "foreign SKU": lines = [OrderItem(productId: "p-a", sku: "B", quantity: 1)]
+        default:
+            let dollars = ProductCreated(productId: "p-usd", sku: "USD-TEA", name: "Tea", price: Money(5_00, "USD"), attributes: [:], createdAt: harness.now)
+            try await harness.send(dollars, to: "souk.product.events.v1")
+            lines.append(OrderItem(productId: "p-usd", sku: "USD-TEA", quantity: 1))
+        }
+        try await place(lines, actor: "customer:c1")
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == [reason])
+        #expect(try harness.events(OrderCreated.self).isEmpty)
+        #expect(saga.state("o1") == nil, "the refused order is forgotten: its id may be used again")
+        #expect(levels("A") == [10, 0, 0] && levels("B") == [10, 0, 0])
+        #expect(try harness.events(PaymentProcessed.self).isEmpty)
+    }
+
+    @Test func anOrderWhoseCatalogNeverAnswersIsRefusedAtItsDeadline() async throws {
+        try await stock("A", 10)
+        let command = CreateOrder(orderId: "o1", customerId: "c1", lines: [OrderItem(productId: "p-a", sku: "A", quantity: 1)], shippingAddress: .example, paymentToken: "tok_visa")
+        // Straight to the saga, as if the cart role were down: the quote request goes nowhere, the
+        // rest (its deadline's timer) where it is sent.
+        let record = InboundRecord(
+            topic: "souk.order.commands.v1", partition: 0, offset: 99, key: "o1", value: try command.encoded(),
+            headers: [KafkaHeader(key: CloudEventHeader.type, string: CreateOrder.typeName), KafkaHeader(key: CloudEventHeader.id, string: "cmd-late")], timestamp: harness.now
+        )
+        let outputs = try await saga.process(record)
+        #expect(outputs.contains { $0.topic == "souk.cart.quote-requests.v1" })
+        for output in outputs where output.topic == TimerClient.defaultTopic {
+            try await harness.send(
+                topic: output.topic, key: output.key.map { String(decoding: $0, as: UTF8.self) }, type: output.headers.string(CloudEventHeader.type) ?? "",
+                value: output.value ?? [], headers: output.headers
+            )
+        }
+        #expect(saga.state("o1")?.pending != nil)
+        try await harness.advance(by: 31)
+        let rejection = try harness.events(CommandRejected.self).last
+        #expect(rejection?.commandId == "cmd-late")
+        #expect(rejection?.reason == "the catalog did not price every product in time; place the order again")
+        #expect(saga.state("o1") == nil)
     }
 }

@@ -1,7 +1,9 @@
+import Carts
 import Commerce
 import Contracts
 import Foundation
 import Inventory
+import JSONCodec
 import Kafka
 import Orders
 import Payments
@@ -11,6 +13,7 @@ import RoleSupport
 import ServiceLifecycle
 import Shipping
 import Streams
+import Synchronization
 import TestSupport
 
 /// The order flow's roles on topics of their own (one run's prefix), as in-process workers on the real
@@ -23,6 +26,10 @@ final class SagaRig: Sendable {
     let payments: PaymentRole.Topics
     let shipping: ShippingRole.Topics
     let timers: String
+    let carts: CartRole.Topics
+    /// Where the rig's own price lookups are answered (to know the cart role has a product's price).
+    let probeReplies: String
+    private let seeded = Mutex<Set<String>>([])
     let tap: TopicTap
     let producer: KafkaProducer
     let queries: ReadModelQueries
@@ -45,6 +52,19 @@ final class SagaRig: Sendable {
         orders.paymentReplies = "\(run).payment-replies"
         orders.shippingReplies = "\(run).shipping-replies"
         orders.deadlines = "\(run).deadlines"
+        orders.priceReplies = "\(run).price-replies"
+        orders.quoteRequests = "\(run).quote-requests"
+        var carts = CartRole.Topics()
+        carts.commands = "\(run).cart.commands"
+        carts.events = "\(run).cart.events"
+        carts.productEvents = "\(run).product.events"
+        carts.priceRequests = "\(run).cart.price-requests"
+        carts.priceReplies = "\(run).cart.price-replies"
+        carts.couponClaims = "\(run).coupon-claims"
+        carts.couponDecisions = "\(run).coupon-decisions"
+        carts.quoteRequests = orders.quoteRequests
+        self.carts = carts
+        probeReplies = "\(run).probe-replies"
         orders.legacyReplies = nil
         inventory.commands = "\(run).inventory.commands"
         inventory.events = "\(run).inventory.events"
@@ -63,7 +83,8 @@ final class SagaRig: Sendable {
 
         let topics = [
             orders.commands, orders.events, orders.stockReplies, orders.paymentReplies, orders.shippingReplies, orders.deadlines, inventory.commands, inventory.events, inventory.reservations, payments.commands,
-            payments.events, shipping.commands, shipping.events, timers, inventory.timers, inventory.expiries,
+            payments.events, shipping.commands, shipping.events, timers, inventory.timers, inventory.expiries, orders.priceReplies, orders.quoteRequests,
+            carts.commands, carts.events, carts.productEvents, carts.priceRequests, carts.priceReplies, carts.couponClaims, carts.couponDecisions, probeReplies,
         ]
         let admin = try stack.admin()
         try await admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: 3) })
@@ -80,6 +101,7 @@ final class SagaRig: Sendable {
             StreamWorker(role: InventoryRole(name: "\(run)-inventory", topics: inventory, reservationTTL: reservationTTL), configuration: configuration, logger: logger),
             StreamWorker(role: PaymentRole(name: "\(run)-payment", provider: try SandboxPaymentProvider(), topics: payments), configuration: configuration, logger: logger),
             StreamWorker(role: ShippingRole(name: "\(run)-shipping", topics: shipping), configuration: configuration, logger: logger),
+            StreamWorker(role: CartRole(name: "\(run)-cart", coupons: [], topics: carts), configuration: configuration, logger: logger),
             TimerService(
                 worker: StreamWorker(role: timerRole, configuration: configuration, logger: logger),
                 ticker: Ticker(topic: timers, interval: .milliseconds(200), bootstrapServers: stack.bootstrapServers, logger: logger)
@@ -93,7 +115,7 @@ final class SagaRig: Sendable {
             ))
         }
         tasks = services.map { service in Task { try await service.run() } }
-        tap = try await TopicTap(stack: stack, topics: [orders.events, inventory.events, payments.events, shipping.events])
+        tap = try await TopicTap(stack: stack, topics: [orders.events, inventory.events, payments.events, shipping.events, probeReplies])
         producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: logger)
         queries = ReadModelQueries(database: try await PostgresConnection.connect(postgresURL))
     }
@@ -114,10 +136,37 @@ final class SagaRig: Sendable {
         try await send(UpdateInventory(sku: sku, mode: "set", quantity: quantity), to: inventory.commands)
     }
 
-    /// Places an order for `lines` (sku, quantity) at 100 000 VND each.
+    /// Places an order for `lines` (sku, quantity); the catalog sells each SKU at 100 000 VND.
     func order(_ id: String, _ lines: [(String, Int)], token: String = "tok_visa") async throws {
-        let orderLines = lines.map { OrderLine(productId: "p-\($0.0)", sku: $0.0, quantity: $0.1, unitPrice: Money(100_000, "VND")) }
-        try await send(CreateOrder(orderId: id, customerId: "\(run)-customer", lines: orderLines, shippingAddress: .example, paymentToken: token), to: orders.commands)
+        for (sku, _) in lines { try await product(sku) }
+        let items = lines.map { OrderItem(productId: "p-\($0.0)", sku: $0.0, quantity: $0.1) }
+        try await send(CreateOrder(orderId: id, customerId: "\(run)-customer", lines: items, shippingAddress: .example, paymentToken: token), to: orders.commands)
+    }
+
+    /// Puts product `p-<sku>` in the catalog (its event, as the catalog role writes it), once, and
+    /// waits until the cart role prices it: a lookup of the rig's own is answered with its price.
+    func product(_ sku: String) async throws {
+        guard seeded.withLock({ $0.insert(sku).inserted }) else { return }
+        let productId = "p-\(sku)"
+        let created = ProductCreated(productId: productId, sku: sku, name: "Tea \(sku)", price: Money(100_000, "VND"), weightGrams: 500, attributes: [:], createdAt: .now)
+        try await send(created, to: carts.productEvents)
+        var probe: String?
+        try await eventually("the cart role prices \(productId)", timeout: .seconds(60)) {
+            if let probe {
+                let answers = tap.records(key: probe, topic: probeReplies)
+                if answers.isEmpty { return false }
+                if answers.contains(where: { (try? SoukJSON.decode(ProductQuote.self, from: $0.value ?? []))?.price != nil }) { return true }
+            }
+            // No lookup out, or it came back before the product did: ask again.
+            let id = uniqueName("probe")
+            probe = id
+            _ = try await producer.send(KafkaProducerMessage(
+                topic: orders.quoteRequests, key: Array(productId.utf8), value: try SoukJSON.encode(QuoteRequest(orderId: id, productId: productId)),
+                headers: [KafkaHeader(key: CloudEventHeader.id, string: id), KafkaHeader(key: CloudEventHeader.type, string: QuoteRequest.type)]
+                    + ReplyAddress(topic: probeReplies, key: id).headers
+            ))
+            return false
+        }
     }
 
     func carrier(_ shipmentId: String, _ status: String) async throws {

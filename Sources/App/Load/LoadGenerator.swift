@@ -220,7 +220,7 @@ public struct LoadGenerator: Sendable {
             let product = products[Int(random.next() % UInt64(products.count))]
             if !chosen.contains(where: { $0.sku == product.sku }) { chosen.append(product) }
         }
-        let lines = chosen.map { OrderLine(productId: $0.productId, sku: $0.sku, quantity: 1 + Int(random.next() % 3), unitPrice: $0.price) }
+        let lines = chosen.map { OrderItem(productId: $0.productId, sku: $0.sku, quantity: 1 + Int(random.next() % 3)) }
         let declined = Double(random.next() % 10_000) / 10_000 < options.declineRate
         return CreateOrder(
             orderId: "\(run)-o\(index)", customerId: "\(run)-c\(index % 97)", lines: lines, shippingAddress: .example,

@@ -8,7 +8,7 @@ import Synchronization
 final class LoadTracker: Sendable {
     private struct State {
         var sent: [String: ContinuousClock.Instant] = [:]
-        var lines: [String: [OrderLine]] = [:]
+        var lines: [String: [OrderItem]] = [:]
         var seen: Set<String> = []
         /// Every event observed, copies included, in the order read: replayed without the records of
         /// aborted transactions once they are known (`excludeAborted`).
