@@ -30,6 +30,8 @@ public struct CouponClaim: Codable, Sendable, Equatable {
     var commandId: String
     /// Whose cart, for a per-customer limit (absent in claims written before there was one).
     var customerId: String?
+    /// Whether the claim uses the coupon (a checkout) or only checks it (applying it to a cart).
+    var use: Bool?
 }
 
 public struct CouponDecision: Codable, Sendable, Equatable {
@@ -67,6 +69,8 @@ public enum CartInput: Sendable, Equatable {
     case priceReply(PriceReply)
     /// The order saga's lookup, with where to answer.
     case quoteRequest(QuoteRequest, replyTo: ReplyAddress?)
+    /// The order saga checks the cart out, with where to answer.
+    case checkout(CheckoutCart, replyTo: ReplyAddress?)
     case couponClaim(CouponClaim)
     case couponDecision(CouponDecision)
     /// An event on a consumed topic that carts do not care about.
@@ -83,4 +87,20 @@ public struct CartState: Codable, Sendable, Equatable {
     /// On a cart's partition: the ApplyCoupon whose claim is out, so that a second one waits its turn
     /// (the check and the claim are one decision).
     public var pendingCoupon: String?
+    /// On a cart's partition: the checkout under way.
+    public var checkout: PendingCheckout?
+}
+
+/// A cart's checkout while the catalog prices its lines and its coupon's use is claimed.
+public struct PendingCheckout: Codable, Sendable, Equatable {
+    var orderId: String
+    var replyTo: ReplyAddress
+    /// The id its price requests and coupon claim carry, to tell their answers from a command's.
+    var marker: String
+    /// The catalog's answer per product of the cart so far.
+    var quotes: [String: ProductPrice] = [:]
+    /// Products the catalog no longer sells.
+    var gone: [String] = []
+
+    func answered(_ cart: Cart) -> Bool { cart.lines.allSatisfy { quotes[$0.productId] != nil || gone.contains($0.productId) } }
 }

@@ -27,6 +27,8 @@ public struct CartRole: ContextRole {
         public var priceReplies = "souk.cart.price-replies.v1"
         /// The order saga's price lookups, answered on the reply address each carries.
         public var quoteRequests = "souk.cart.quote-requests.v1"
+        /// The order saga's checkouts, answered on the reply address each carries.
+        public var checkoutRequests = "souk.cart.checkout-requests.v1"
         public var couponClaims = "souk.cart.coupon-claims.v1"
         public var couponDecisions = "souk.cart.coupon-decisions.v1"
         public init() {}
@@ -39,7 +41,9 @@ public struct CartRole: ContextRole {
     }
 
     public var inputTopics: [String] {
-        [topics.commands, topics.productEvents, topics.priceRequests, topics.priceReplies, topics.couponClaims, topics.couponDecisions, topics.quoteRequests]
+        [topics.commands, topics.productEvents, topics.priceRequests, topics.priceReplies, topics.couponClaims, topics.couponDecisions, topics.quoteRequests,
+            topics.checkoutRequests,
+        ]
     }
 
     public func stateKey(for record: InboundRecord) -> String {
@@ -67,6 +71,7 @@ public struct CartRole: ContextRole {
         case PriceRequest.type: return .priceRequest(try json(PriceRequest.self))
         case PriceReply.type: return .priceReply(try json(PriceReply.self))
         case QuoteRequest.type: return .quoteRequest(try json(QuoteRequest.self), replyTo: ReplyAddress(record))
+        case CheckoutCart.type: return .checkout(try json(CheckoutCart.self), replyTo: ReplyAddress(record))
         case CouponClaim.type: return .couponClaim(try json(CouponClaim.self))
         case CouponDecision.type: return .couponDecision(try json(CouponDecision.self))
         default:
@@ -120,13 +125,17 @@ public struct CartRole: ContextRole {
             let uses = state.couponUses ?? 0
             let customerUses = claim.customerId.flatMap { state.couponUsesByCustomer?[$0] } ?? 0
             var decision = CouponDecision(cartId: claim.cartId, couponCode: claim.couponCode, commandId: claim.commandId)
+            let counted = claim.use == true
             if let coupon = coupons[claim.couponCode] {
                 do {
                     _ = try coupon.discount(on: claim.subtotal, at: context.now, timesUsed: uses, timesUsedByCustomer: customerUses)
                     decision.coupon = coupon
-                    state.couponUses = uses + 1
-                    if let customer = claim.customerId, coupon.perCustomerLimit != nil {
-                        state.couponUsesByCustomer = (state.couponUsesByCustomer ?? [:]).merging([customer: customerUses + 1]) { $1 }
+                    // Only a checkout uses the coupon up; applying it to a cart only checks it.
+                    if counted {
+                        state.couponUses = uses + 1
+                        if let customer = claim.customerId, coupon.perCustomerLimit != nil {
+                            state.couponUsesByCustomer = (state.couponUsesByCustomer ?? [:]).merging([customer: customerUses + 1]) { $1 }
+                        }
                     }
                 } catch {
                     decision.refusal = error.description
@@ -135,7 +144,12 @@ public struct CartRole: ContextRole {
                 decision.refusal = "unknown coupon \(claim.couponCode)"
             }
             let output = try internalMessage(topics.couponDecisions, key: claim.cartId, CouponDecision.type, decision)
-            return HandlerResult(state: decision.coupon == nil ? .unchanged : .set(state), outputs: [output])
+            return HandlerResult(state: decision.coupon == nil || !counted ? .unchanged : .set(state), outputs: [output])
+
+        // MARK: Checkout, on the cart's partition
+        case .checkout(let request, let address):
+            guard let address else { return HandlerResult() }
+            return try checkout(request, answeringTo: address, &state)
 
         // MARK: Carts
         case .create(let command):
@@ -149,13 +163,15 @@ public struct CartRole: ContextRole {
 
         case .add(let command):
             guard let cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
-            if let refusal = refusal(cart, command, context) { return refusal }
+            if let refusal = refusal(cart, command, state, context) { return refusal }
             let request = PriceRequest(cartId: command.cartId, productId: command.productId, quantity: command.quantity, commandId: commandId)
             return HandlerResult(outputs: [try internalMessage(topics.priceRequests, key: command.productId, PriceRequest.type, request)])
 
         case .priceReply(let reply):
+            if let pending = state.checkout, pending.marker == reply.commandId { return try checkoutPriced(reply, pending, &state, context) }
             guard var cart = state.cart else { return HandlerResult() }
             let command = AddItemToCart(cartId: reply.cartId, productId: reply.productId, quantity: reply.quantity)
+            if let closed = closedRefusal(state) { return reject(reply.commandId, command, closed, field: "/cartId") }
             guard let product = reply.product else {
                 return reject(reply.commandId, command, "product \(reply.productId) is unknown or no longer sold", field: "/productId")
             }
@@ -177,7 +193,7 @@ public struct CartRole: ContextRole {
 
         case .remove(let command):
             guard var cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
-            if let refusal = refusal(cart, command, context) { return refusal }
+            if let refusal = refusal(cart, command, state, context) { return refusal }
             guard try cart.setQuantity(0, of: command.productId) else {
                 return reject(commandId, command, "product \(command.productId) is not in the cart", field: "/productId")
             }
@@ -187,7 +203,7 @@ public struct CartRole: ContextRole {
 
         case .quantity(let command):
             guard var cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
-            if let refusal = refusal(cart, command, context) { return refusal }
+            if let refusal = refusal(cart, command, state, context) { return refusal }
             let found: Bool
             do throws(Cart.LimitError) {
                 found = try cart.setQuantity(command.quantity, of: command.productId)
@@ -207,7 +223,7 @@ public struct CartRole: ContextRole {
 
         case .applyCoupon(let command):
             guard let cart = state.cart else { return reject(commandId, command, "unknown cart \(command.cartId)", field: "/cartId") }
-            if let refusal = refusal(cart, command, context) { return refusal }
+            if let refusal = refusal(cart, command, state, context) { return refusal }
             if let applied = cart.coupon {
                 return reject(commandId, command, "coupon \(applied.code) is already applied", field: "/couponCode")
             }
@@ -225,6 +241,7 @@ public struct CartRole: ContextRole {
             return HandlerResult(state: .set(state), outputs: [try internalMessage(topics.couponClaims, key: command.couponCode, CouponClaim.type, claim)])
 
         case .couponDecision(let decision):
+            if let pending = state.checkout, pending.marker == decision.commandId { return try checkoutCouponDecided(decision, pending, &state, context) }
             guard var cart = state.cart else { return HandlerResult() }
             if state.pendingCoupon == decision.commandId { state.pendingCoupon = nil }
             let command = ApplyCoupon(cartId: decision.cartId, couponCode: decision.couponCode)
@@ -241,23 +258,35 @@ public struct CartRole: ContextRole {
         }
     }
 
-    /// A customer's command on a cart that is not theirs changes nothing (operators' commands carry no customer).
-    private func refusal<Command: TopicMessage>(_ cart: Cart, _ command: Command, _ context: HandlerContext) -> HandlerResult<CartState>? {
-        guard let customer = context.record.actingCustomer, customer != cart.customerId else { return nil }
-        return reject(context.record.id, command, "cart \(cart.cartId) belongs to another customer", field: "/cartId")
+    /// A customer's command on a cart that is not theirs changes nothing (operators' commands carry no
+    /// customer), nor does any command on a cart checked out or being checked out.
+    private func refusal<Command: TopicMessage>(_ cart: Cart, _ command: Command, _ state: CartState, _ context: HandlerContext) -> HandlerResult<CartState>? {
+        if let customer = context.record.actingCustomer, customer != cart.customerId {
+            return reject(context.record.id, command, "cart \(cart.cartId) belongs to another customer", field: "/cartId")
+        }
+        if let closed = closedRefusal(state) { return reject(context.record.id, command, closed, field: "/cartId") }
+        return nil
+    }
+
+    /// Why a cart takes no changes now, if it does not.
+    private func closedRefusal(_ state: CartState) -> String? {
+        guard let cart = state.cart else { return nil }
+        if let order = cart.checkedOutBy { return "cart \(cart.cartId) was checked out by order \(order)" }
+        if let pending = state.checkout { return "cart \(cart.cartId) is being checked out by order \(pending.orderId)" }
+        return nil
     }
 
     // MARK: - Outputs
 
-    private var outputs: ContextOutputs { ContextOutputs(eventsTopic: topics.events) }
+    var outputs: ContextOutputs { ContextOutputs(eventsTopic: topics.events) }
 
-    private func emit<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage { try outputs.event(event) }
+    func emit<Event: TopicMessage>(_ event: Event) throws -> OutboundMessage { try outputs.event(event) }
 
     private func reject<Command: TopicMessage>(_ commandId: String, _ command: Command, _ reason: String, field: String?) -> HandlerResult<CartState> {
         outputs.rejected(commandId: commandId, commandType: Command.typeName, aggregateId: command.key, reason: reason, field: field)
     }
 
-    private func internalMessage<Message: Encodable>(_ topic: String, key: String, _ type: String, _ message: Message) throws -> OutboundMessage {
+    func internalMessage<Message: Encodable>(_ topic: String, key: String, _ type: String, _ message: Message) throws -> OutboundMessage {
         try outputs.internalMessage(topic, key: key, type: type, message)
     }
 }

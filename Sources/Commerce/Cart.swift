@@ -25,6 +25,8 @@ public struct Cart: Codable, Sendable, Equatable {
     public var currency: String
     public var lines: [Line]
     public var coupon: Coupon?
+    /// The order that checked the cart out; a checked-out cart takes no more changes.
+    public var checkedOutBy: String?
 
     public init(cartId: String, customerId: String, currency: String, lines: [Line] = [], coupon: Coupon? = nil) {
         self.cartId = cartId

@@ -66,7 +66,8 @@ public struct OrderPricing: Codable, Sendable, Equatable {
     /// The heaviest parcel a shipment takes (`CreateShipment.weightGrams`).
     public static let maxParcelGrams = 1_000_000_000
 
-    private static func check(_ lines: [OrderLine], weights: [Int?]) -> Result<PricedOrder, PricingRefusal> {
+    /// Priced lines checked together (one currency, a parcel a shipment takes), with their weight.
+    public static func check(_ lines: [OrderLine], weights: [Int?]) -> Result<PricedOrder, PricingRefusal> {
         let currencies = Set(lines.map(\.unitPrice.currency))
         guard currencies.count == 1 else {
             return .failure(PricingRefusal("all lines must be in one currency, got \(currencies.sorted().joined(separator: ", "))", field: "/lines"))

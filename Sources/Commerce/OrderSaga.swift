@@ -117,11 +117,12 @@ public struct OrderSaga: Codable, Sendable, Equatable {
         }
     }
 
-    /// Starts a saga for an order: it asks inventory to reserve every SKU (lines of one SKU together).
+    /// Starts a saga for an order charging the lines' sum less `discount`: it asks inventory to reserve every SKU (lines of one SKU together).
     public static func start(
         orderId: String,
         lines: [OrderLine],
         weightGrams: Int? = nil,
+        discount: Money? = nil,
         at now: Date,
         deadlines: Deadlines = Deadlines()
     ) throws(MoneyError) -> (OrderSaga, [Request]) {
@@ -130,6 +131,7 @@ public struct OrderSaga: Codable, Sendable, Equatable {
             guard (1...Cart.maxQuantityPerLine).contains(line.quantity) else { throw .quantity(line.quantity) }
             total = try total.adding(line.unitPrice.times(line.quantity))
         }
+        if let discount { total = try total.subtractingFlooringAtZero(discount) }
         var saga = OrderSaga(
             orderId: orderId, lines: lines, total: total, weightGrams: weightGrams, status: .reserving, deadline: now + deadlines.reservation,
             deadlines: deadlines

@@ -258,6 +258,93 @@ public struct CouponApplied: TopicMessage {
     public static let example = CouponApplied(cartId: "cart-1", couponCode: "TEA10", discount: Money(23_800, "VND"), totals: .example)
 }
 
+/// A cart's line as its events carry it whole.
+public struct CartLine: Codable, Sendable, Hashable {
+    public var productId: String
+    public var sku: String
+    public var name: String
+    public var quantity: Int
+    public var unitPrice: Money
+
+    public init(productId: String, sku: String, name: String, quantity: Int, unitPrice: Money) {
+        self.productId = productId
+        self.sku = sku
+        self.name = name
+        self.quantity = quantity
+        self.unitPrice = unitPrice
+    }
+
+    static let schema = Schema.reference(
+        "CartLine",
+        .object([
+            .init("productId", .id()), .init("sku", .id()), .init("name", .text(max: 200, min: 1)), .init("quantity", .integer(minimum: 1, maximum: 10_000)),
+            .init("unitPrice", .money),
+        ])
+    )
+    static let example = CartLine(productId: "prod-1", sku: "TEA-OOLONG-100", name: "Oolong 100 g", quantity: 2, unitPrice: Money(119_000, "VND"))
+}
+
+public struct CartRevised: TopicMessage {
+    public static let context = BoundedContext.cart
+    public static let name = "CartRevised"
+    public static let kind = MessageKind.event
+    public static let summary = "A checkout found the cart out of date (a price changed, a product left the catalog, its coupon was used up) and refused; the cart now shows what a next checkout charges. Carries the cart whole."
+
+    public var cartId: String
+    public var lines: [CartLine]
+    public var couponCode: String?
+    public var totals: CartTotals
+    public var reason: String
+    public var revisedAt: Date
+    public init(cartId: String, lines: [CartLine], couponCode: String? = nil, totals: CartTotals, reason: String, revisedAt: Date) {
+        self.cartId = cartId
+        self.lines = lines
+        self.couponCode = couponCode
+        self.totals = totals
+        self.reason = reason
+        self.revisedAt = revisedAt
+    }
+
+    public var key: String { cartId }
+
+    public static let schema = Schema.object([
+        .init("cartId", .id()), .init("lines", .array(CartLine.schema, maxItems: 100)), .init("couponCode", .id(), required: false),
+        .init("totals", CartTotals.schema), .init("reason", .text(max: 2000, min: 1)), .init("revisedAt", .timestamp),
+    ])
+    public static let example = CartRevised(
+        cartId: "cart-1", lines: [.example], totals: CartTotals(subtotal: Money(238_000, "VND"), discount: Money(0, "VND"), total: Money(238_000, "VND")),
+        reason: "the price of TEA-OOLONG-100 changed from 99000 to 119000 VND", revisedAt: Date(timeIntervalSince1970: 1_795_000_900)
+    )
+}
+
+public struct CartCheckedOut: TopicMessage {
+    public static let context = BoundedContext.cart
+    public static let name = "CartCheckedOut"
+    public static let kind = MessageKind.event
+    public static let summary = "A cart was checked out by an order at the totals it showed (its coupon's use counted); it takes no more changes."
+
+    public var cartId: String
+    public var orderId: String
+    public var couponCode: String?
+    public var totals: CartTotals
+    public var checkedOutAt: Date
+    public init(cartId: String, orderId: String, couponCode: String? = nil, totals: CartTotals, checkedOutAt: Date) {
+        self.cartId = cartId
+        self.orderId = orderId
+        self.couponCode = couponCode
+        self.totals = totals
+        self.checkedOutAt = checkedOutAt
+    }
+
+    public var key: String { cartId }
+
+    public static let schema = Schema.object([
+        .init("cartId", .id()), .init("orderId", .id()), .init("couponCode", .id(), required: false), .init("totals", CartTotals.schema),
+        .init("checkedOutAt", .timestamp),
+    ])
+    public static let example = CartCheckedOut(cartId: "cart-1", orderId: "order-1", couponCode: "TEA10", totals: .example, checkedOutAt: Date(timeIntervalSince1970: 1_795_001_000))
+}
+
 public struct GetCart: Contract {
     public static let context = BoundedContext.cart
     public static let name = "GetCart"

@@ -93,11 +93,28 @@ public struct CreateOrder: TopicMessage {
         self.paymentToken = paymentToken
     }
 
+    /// `lines` may be left out (a cart's checkout).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        orderId = try container.decode(String.self, forKey: .orderId)
+        customerId = try container.decode(String.self, forKey: .customerId)
+        cartId = try container.decodeIfPresent(String.self, forKey: .cartId)
+        lines = try container.decodeIfPresent([OrderItem].self, forKey: .lines) ?? []
+        shippingAddress = try container.decode(Address.self, forKey: .shippingAddress)
+        paymentToken = try container.decode(String.self, forKey: .paymentToken)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case orderId, customerId, cartId, lines, shippingAddress, paymentToken
+    }
+
     public var key: String { orderId }
 
     public static let schema = Schema.object([
-        .init("orderId", .id()), .init("customerId", .id()), .init("cartId", .id(), required: false),
-        .init("lines", .array(OrderItem.schema, minItems: 1, maxItems: 100)), .init("shippingAddress", .address),
+        .init("orderId", .id()), .init("customerId", .id()),
+        .init("cartId", .id(), required: false, description: "with no lines: the order checks this cart out (its lines at the catalog's prices, its coupon)"),
+        .init("lines", .array(OrderItem.schema, maxItems: 100), required: false, description: "what to order, when not a cart's checkout"),
+        .init("shippingAddress", .address),
         .init("paymentToken", .text(max: 200, min: 1)),
     ])
     public static let example = CreateOrder(
@@ -158,6 +175,11 @@ public struct OrderCreated: TopicMessage {
     public var orderId: String
     public var customerId: String
     public var lines: [OrderLine]
+    /// The cart the order checked out, with its coupon.
+    public var cartId: String?
+    public var couponCode: String?
+    /// Taken off the lines' sum (a cart's coupon); `total` is what is charged.
+    public var discount: Money?
     public var total: Money
     public var shippingAddress: Address
     public var createdAt: Date
@@ -165,6 +187,9 @@ public struct OrderCreated: TopicMessage {
         orderId: String,
         customerId: String,
         lines: [OrderLine],
+        cartId: String? = nil,
+        couponCode: String? = nil,
+        discount: Money? = nil,
         total: Money,
         shippingAddress: Address,
         createdAt: Date
@@ -172,6 +197,9 @@ public struct OrderCreated: TopicMessage {
         self.orderId = orderId
         self.customerId = customerId
         self.lines = lines
+        self.cartId = cartId
+        self.couponCode = couponCode
+        self.discount = discount
         self.total = total
         self.shippingAddress = shippingAddress
         self.createdAt = createdAt
@@ -181,7 +209,9 @@ public struct OrderCreated: TopicMessage {
 
     public static let schema = Schema.object([
         .init("orderId", .id()), .init("customerId", .id()), .init("lines", .array(OrderLine.schema, minItems: 1)),
-        .init("total", .money), .init("shippingAddress", .address), .init("createdAt", .timestamp),
+        .init("cartId", .id(), required: false), .init("couponCode", .id(), required: false),
+        .init("discount", .money, required: false, description: "taken off the lines' sum by the cart's coupon"),
+        .init("total", .money, description: "what is charged: the lines' sum less the discount"), .init("shippingAddress", .address), .init("createdAt", .timestamp),
     ])
     public static let example = OrderCreated(
         orderId: "order-1", customerId: "cust-1",

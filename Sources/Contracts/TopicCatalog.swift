@@ -72,7 +72,7 @@ public enum TopicCatalog {
         CustomerRegistered.self, ProfileUpdated.self, AddressUpdated.self, BillingInfoUpdated.self,
         GetCustomerProfile.self, GetCustomerOrders.self, GetCustomerAddresses.self,
         CreateCart.self, AddItemToCart.self, RemoveItemFromCart.self, UpdateQuantity.self, ApplyCoupon.self,
-        CartCreated.self, ItemAdded.self, ItemRemoved.self, QuantityUpdated.self, CouponApplied.self,
+        CartCreated.self, ItemAdded.self, ItemRemoved.self, QuantityUpdated.self, CouponApplied.self, CartRevised.self, CartCheckedOut.self,
         GetCart.self, GetCartTotal.self, GetAppliedDiscounts.self,
         ProcessPayment.self, CapturePayment.self, RefundPayment.self,
         PaymentProcessed.self, PaymentFailed.self, RefundInitiated.self, RefundCompleted.self,
@@ -140,6 +140,14 @@ public enum TopicCatalog {
             "cart", "quote-requests", key: "productId", "souk.cart.QuoteRequest.v1",
             "The order saga asks for a product's current price, SKU and weight (its only writer)."
         ),
+        internalTopic(
+            "cart", "checkout-requests", key: "cartId", "souk.cart.CheckoutCart.v1",
+            "The order saga checks a cart out: its lines at the catalog's current prices, its coupon's use counted, the cart closed (its only writer)."
+        ),
+        internalTopic(
+            "customer", "payment-method-checks", key: "customerId", "souk.customer.PaymentMethodCheck.v1",
+            "The order saga asks whether a payment token is the customer's own saved method (its only writer)."
+        ),
         internalTopic("cart", "coupon-claims", key: "couponCode", "souk.cart.CouponClaim.v1", "A cart claims one use of a coupon."),
         internalTopic("cart", "coupon-decisions", key: "cartId", "souk.cart.CouponDecision.v1", "Whether a cart got its coupon, and its terms."),
         // Every internal topic has one transactional writer role: on the local broker a transaction
@@ -158,7 +166,8 @@ public enum TopicCatalog {
         // every other writer's transaction on its partitions is prepared too, so a partition written
         // by four roles' producers stays pinned far more often than one written by a single role's.
         sagaReplies("stock-replies", from: "inventory", ["souk.inventory.StockAnswer.v1", "souk.CommandRejected.v1"]),
-        sagaReplies("price-replies", from: "cart", ["souk.cart.ProductQuote.v1"]),
+        sagaReplies("cart-replies", from: "cart", ["souk.cart.ProductQuote.v1", "souk.cart.CartCheckout.v1"]),
+        sagaReplies("customer-replies", from: "customer", ["souk.customer.PaymentMethodAnswer.v1"]),
         sagaReplies(
             "payment-replies", from: "payment",
             ["souk.payment.PaymentProcessed.v1", "souk.payment.PaymentFailed.v1", "souk.payment.RefundCompleted.v1", "souk.CommandRejected.v1"]

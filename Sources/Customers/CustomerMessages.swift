@@ -1,5 +1,6 @@
 import Commerce
 import Contracts
+import RoleSupport
 
 /// A registration's claim on its e-mail address, on the address's partition.
 public struct EmailClaim: Codable, Sendable, Equatable {
@@ -26,6 +27,8 @@ public enum CustomerInput: Sendable, Equatable {
     case updateBilling(UpdateBillingInfo)
     case claim(EmailClaim)
     case decision(EmailDecision)
+    /// The order saga asks whether a token is one of the customer's saved methods, with where to answer.
+    case paymentMethodCheck(PaymentMethodCheck, replyTo: ReplyAddress?)
     /// A command whose fields carry a card number: refused without looking further.
     case carriesCardNumber(commandType: String, customerId: String, field: String)
 }

@@ -21,6 +21,8 @@ public struct CustomerRole: ContextRole {
         public var events = "souk.customer.events.v1"
         public var emailClaims = "souk.customer.email-claims.v1"
         public var emailDecisions = "souk.customer.email-decisions.v1"
+        /// The order saga asks whether a payment token is the customer's own, on the customer's partition.
+        public var paymentMethodChecks = "souk.customer.payment-method-checks.v1"
         public init() {}
     }
 
@@ -29,7 +31,7 @@ public struct CustomerRole: ContextRole {
         self.topics = topics
     }
 
-    public var inputTopics: [String] { [topics.commands, topics.emailClaims, topics.emailDecisions] }
+    public var inputTopics: [String] { [topics.commands, topics.emailClaims, topics.emailDecisions, topics.paymentMethodChecks] }
 
     public func stateKey(for record: InboundRecord) -> String {
         record.topic == topics.emailClaims ? "email:\(record.stateKey)" : "customer:\(record.stateKey)"
@@ -50,6 +52,7 @@ public struct CustomerRole: ContextRole {
         case UpdateBillingInfo.typeName: return .updateBilling(try ContractCodec.decode(UpdateBillingInfo.self, bytes))
         case EmailClaim.type: return .claim(try SoukJSON.decode(EmailClaim.self, from: bytes))
         case EmailDecision.type: return .decision(try SoukJSON.decode(EmailDecision.self, from: bytes))
+        case PaymentMethodCheck.type: return .paymentMethodCheck(try SoukJSON.decode(PaymentMethodCheck.self, from: bytes), replyTo: ReplyAddress(record))
         default: throw PoisonMessage("the customer role does not handle \(type)")
         }
     }
@@ -108,6 +111,20 @@ public struct CustomerRole: ContextRole {
                 updatedAt: context.now
             )
             return HandlerResult(state: .set(state), outputs: [try emit(event)])
+
+        case .paymentMethodCheck(let check, let address):
+            guard let address else { return HandlerResult() }
+            // The saved method is checked by its token; a customer who never saved one has none to use.
+            let refusal: String? =
+                if state.profile == nil {
+                    "unknown customer \(check.customerId)"
+                } else if state.billing?.paymentMethodToken == check.paymentToken {
+                    nil
+                } else {
+                    "the payment token is not a payment method customer \(check.customerId) saved"
+                }
+            let answer = PaymentMethodAnswer(orderId: check.orderId, refusal: refusal)
+            return HandlerResult(outputs: [try internalMessage(address.topic, key: address.key, PaymentMethodAnswer.type, answer)])
 
         case .updateBilling(let command):
             guard state.profile != nil else { return unknown(commandId, command) }

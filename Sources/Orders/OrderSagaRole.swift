@@ -24,9 +24,14 @@ public struct OrderSagaRole: ContextRole {
         public var paymentReplies = "souk.order.payment-replies.v1"
         public var shippingReplies = "souk.order.shipping-replies.v1"
         public var deadlines = "souk.order.deadlines.v1"
-        /// The catalog's prices for an order being placed (the cart role keeps them per product).
-        public var priceReplies = "souk.order.price-replies.v1"
+        /// The cart role's answers for an order being placed: a product's price (it keeps the
+        /// catalog's per product), a cart's checkout.
+        public var cartReplies = "souk.order.cart-replies.v1"
         public var quoteRequests = "souk.cart.quote-requests.v1"
+        public var checkoutRequests = "souk.cart.checkout-requests.v1"
+        /// The customer role's answers: whether a payment method is the customer's own.
+        public var customerReplies = "souk.order.customer-replies.v1"
+        public var paymentMethodChecks = "souk.customer.payment-method-checks.v1"
         /// Where every answer went before; still read, so that answers requested before an upgrade arrive.
         public var legacyReplies: String? = "souk.order.saga-replies.v1"
         public var reservations = "souk.inventory.reservations.v1"
@@ -43,7 +48,7 @@ public struct OrderSagaRole: ContextRole {
     }
 
     public var inputTopics: [String] {
-        [topics.commands, topics.stockReplies, topics.paymentReplies, topics.shippingReplies, topics.deadlines, topics.priceReplies]
+        [topics.commands, topics.stockReplies, topics.paymentReplies, topics.shippingReplies, topics.deadlines, topics.cartReplies, topics.customerReplies]
             + (topics.legacyReplies.map { [$0] } ?? [])
     }
 
@@ -53,6 +58,10 @@ public struct OrderSagaRole: ContextRole {
         case cancel(CancelOrder)
         /// The catalog's answer for one product of an order being placed.
         case quote(ProductQuote)
+        /// The cart's answer to an order checking it out.
+        case checkout(CartCheckout)
+        /// The customer's word on the order's payment token.
+        case paymentMethod(PaymentMethodAnswer)
         /// An answer from another context, as the saga's input (or `nil`: only worth a note).
         case answer(OrderSaga.Input?, note: String?)
     }
@@ -97,6 +106,10 @@ public struct OrderSagaRole: ContextRole {
             return .answer(.tick, note: nil)
         case ProductQuote.type:
             return .quote(try ProductQuote.decode(record))
+        case CartCheckout.type:
+            return .checkout(try CartCheckout.decode(record))
+        case PaymentMethodAnswer.type:
+            return .paymentMethod(try PaymentMethodAnswer.decode(record))
         case CommandRejected.typeName:
             let event = try ContractCodec.decode(CommandRejected.self, bytes)
             let command = event.commandType.split(separator: ".").dropLast().last.map(String.init) ?? event.commandType
@@ -116,30 +129,70 @@ public struct OrderSagaRole: ContextRole {
             if let state {
                 return reject(context, CreateOrder.typeName, command.orderId, "order \(command.orderId) already exists (\(state.statusName))", "/orderId")
             }
-            // The order starts once the catalog has priced every product (`quote`); until then only
-            // the request is kept.
-            let pricing = OrderPricing(items: command.lines, trusted: context.record.actingSystem != nil)
-            let pending = PendingOrder(pricing: pricing, commandId: context.record.id, deadline: now + deadlines.reservation)
+            if command.lines.isEmpty && command.cartId == nil {
+                return reject(context, CreateOrder.typeName, command.orderId, "an order needs lines, or a cartId to check out", "/lines")
+            }
+            // The order starts once the catalog has priced it (its products' quotes, or the cart's
+            // checkout); before that, an end user's payment token must prove to be a method the
+            // customer saved. Until then only the request is kept.
+            let pending = PendingOrder(
+                commandId: context.record.id, deadline: now + deadlines.reservation,
+                pricing: command.lines.isEmpty ? nil : OrderPricing(items: command.lines, trusted: context.record.actingSystem != nil),
+                cartId: command.lines.isEmpty ? command.cartId : nil,
+                awaitingPaymentMethod: context.record.actingSystem == nil
+            )
             let state = OrderState(pending: pending, customerId: command.customerId, paymentToken: command.paymentToken, address: command.shippingAddress)
-            var outputs = try pricing.productIds.map { productId in
-                try events.internalMessage(topics.quoteRequests, key: productId, type: QuoteRequest.type, QuoteRequest(orderId: command.orderId, productId: productId))
-                    .replying(to: ReplyAddress(topic: topics.priceReplies, key: command.orderId))
+            var outputs: [OutboundMessage]
+            if pending.awaitingPaymentMethod {
+                let check = PaymentMethodCheck(orderId: command.orderId, customerId: command.customerId, paymentToken: command.paymentToken)
+                outputs = [
+                    try events.internalMessage(topics.paymentMethodChecks, key: command.customerId, type: PaymentMethodCheck.type, check)
+                        .replying(to: ReplyAddress(topic: topics.customerReplies, key: command.orderId))
+                ]
+            } else {
+                outputs = try pricingRequests(pending, orderId: command.orderId, customerId: command.customerId)
             }
             outputs.append(try deadlineTimer(command.orderId, at: pending.deadline, context))
             return HandlerResult(state: .set(state), outputs: outputs)
 
+        case .paymentMethod(let answer):
+            guard var state, var pending = state.pending, state.saga == nil, pending.awaitingPaymentMethod else { return HandlerResult() }
+            if let refusal = answer.refusal { return try refuse(pending, orderId: answer.orderId, PricingRefusal(refusal, field: "/paymentToken")) }
+            pending.awaitingPaymentMethod = false
+            state.pending = pending
+            return HandlerResult(state: .set(state), outputs: try pricingRequests(pending, orderId: answer.orderId, customerId: state.customerId))
+
         case .quote(let quote):
-            guard var state, var pending = state.pending, state.saga == nil else { return HandlerResult() }
+            guard var state, var pending = state.pending, var pricing = pending.pricing, state.saga == nil, !pending.awaitingPaymentMethod else {
+                return HandlerResult()
+            }
             let answer: OrderPricing.Answer =
                 if let sku = quote.sku, let price = quote.price {
                     .offered(sku: sku, price: price, weightGrams: quote.weightGrams)
                 } else {
                     .refused(quote.refusal ?? "product \(quote.productId) cannot be sold")
                 }
-            pending.pricing.receive(answer, for: quote.productId)
+            pricing.receive(answer, for: quote.productId)
+            pending.pricing = pricing
             state.pending = pending
-            guard pending.pricing.isComplete else { return HandlerResult(state: .set(state)) }
-            return try start(state, pending, orderId: quote.orderId, context)
+            guard pricing.isComplete else { return HandlerResult(state: .set(state)) }
+            switch pricing.priced() {
+            case .failure(let refusal): return try refuse(pending, orderId: quote.orderId, refusal)
+            case .success(let priced): return try start(state, pending, priced, orderId: quote.orderId, context)
+            }
+
+        case .checkout(let checkout):
+            guard let state, let pending = state.pending, pending.cartId == checkout.cartId, state.saga == nil, !pending.awaitingPaymentMethod else {
+                return HandlerResult()
+            }
+            if let refusal = checkout.refusal { return try refuse(pending, orderId: checkout.orderId, PricingRefusal(refusal, field: "/cartId")) }
+            switch OrderPricing.check(checkout.lines, weights: checkout.lines.map { checkout.weightGrams[$0.productId] }) {
+            case .failure(let refusal): return try refuse(pending, orderId: checkout.orderId, refusal)
+            case .success(let priced):
+                return try start(
+                    state, pending, priced, discount: checkout.discount, cart: (checkout.cartId, checkout.couponCode), orderId: checkout.orderId, context
+                )
+            }
 
         case .cancel(let command):
             guard let state else { return reject(context, CancelOrder.typeName, command.orderId, "unknown order \(command.orderId)", "/orderId") }
@@ -183,7 +236,7 @@ public struct OrderSagaRole: ContextRole {
             guard var saga = state.saga else {
                 // An order being priced hears only its deadline: the catalog did not answer in time.
                 guard sagaInput == .tick, let pending = state.pending, let orderId = context.record.key, now >= pending.deadline else { return HandlerResult() }
-                return try refuse(pending, orderId: orderId, PricingRefusal("the catalog did not price every product in time; place the order again", field: "/lines"))
+                return try refuse(pending, orderId: orderId, PricingRefusal("the order could not be priced in time (its products, its cart or its payment method went unanswered); place it again", field: "/lines"))
             }
             if let note { saga.note(note, at: now) }
             state.saga = saga
@@ -192,17 +245,22 @@ public struct OrderSagaRole: ContextRole {
         }
     }
 
-    /// Every product has answered: the order starts at the catalog's prices (or the trusted caller's),
-    /// or is refused with the reason, and nothing is reserved or charged.
-    private func start(_ state: OrderState, _ pending: PendingOrder, orderId: String, _ context: HandlerContext) throws -> HandlerResult<OrderState> {
-        let priced: PricedOrder
-        switch pending.pricing.priced() {
-        case .failure(let refusal): return try refuse(pending, orderId: orderId, refusal)
-        case .success(let order): priced = order
-        }
+    /// The order is priced: it starts at those prices (less a cart's discount), or is refused with the
+    /// reason, and nothing is reserved or charged.
+    private func start(
+        _ state: OrderState,
+        _ pending: PendingOrder,
+        _ priced: PricedOrder,
+        discount: Money? = nil,
+        cart: (id: String, couponCode: String?)? = nil,
+        orderId: String,
+        _ context: HandlerContext
+    ) throws -> HandlerResult<OrderState> {
         let started: (OrderSaga, [OrderSaga.Request])
         do throws(MoneyError) {
-            started = try OrderSaga.start(orderId: orderId, lines: priced.lines, weightGrams: priced.weightGrams, at: context.now, deadlines: deadlines)
+            started = try OrderSaga.start(
+                orderId: orderId, lines: priced.lines, weightGrams: priced.weightGrams, discount: discount, at: context.now, deadlines: deadlines
+            )
         } catch {
             return try refuse(pending, orderId: orderId, PricingRefusal("the order cannot be priced: \(error)", field: "/lines"))
         }
@@ -211,12 +269,28 @@ public struct OrderSagaRole: ContextRole {
         state.saga = saga
         state.pending = nil
         let created = OrderCreated(
-            orderId: orderId, customerId: state.customerId, lines: saga.lines, total: saga.total, shippingAddress: state.address, createdAt: context.now
+            orderId: orderId, customerId: state.customerId, lines: saga.lines, cartId: cart?.id, couponCode: cart?.couponCode,
+            discount: discount.flatMap { $0.amountMinor > 0 ? $0 : nil }, total: saga.total, shippingAddress: state.address, createdAt: context.now
         )
         var outputs = [try events.event(created)]
         outputs += try commands(for: requests, saga, state, context)
         outputs.append(try deadlineTimer(saga.orderId, at: saga.deadline, context))
         return HandlerResult(state: .set(state), outputs: outputs)
+    }
+
+    /// What prices the order: a quote per product, or the cart's checkout.
+    private func pricingRequests(_ pending: PendingOrder, orderId: String, customerId: String) throws -> [OutboundMessage] {
+        let replies = ReplyAddress(topic: topics.cartReplies, key: orderId)
+        if let cartId = pending.cartId {
+            return [
+                try events.internalMessage(topics.checkoutRequests, key: cartId, type: CheckoutCart.type, CheckoutCart(orderId: orderId, cartId: cartId, customerId: customerId))
+                    .replying(to: replies)
+            ]
+        }
+        return try (pending.pricing?.productIds ?? []).map { productId in
+            try events.internalMessage(topics.quoteRequests, key: productId, type: QuoteRequest.type, QuoteRequest(orderId: orderId, productId: productId))
+                .replying(to: replies)
+        }
     }
 
     /// Answers the waiting `CreateOrder` with the refusal and forgets the order.
@@ -361,9 +435,14 @@ public struct OrderState: Codable, Sendable, Equatable {
     func stillPricing(_ orderId: String) -> String { "order \(orderId) is still being priced; try again once it is created" }
 }
 
-/// A `CreateOrder` waiting for the catalog: the answers so far, the command to answer, and until when.
+/// A `CreateOrder` waiting to be priced: the command to answer, until when, and what it waits for.
 public struct PendingOrder: Codable, Sendable, Equatable {
-    public var pricing: OrderPricing
     public var commandId: String
     public var deadline: Date
+    /// The order's own lines and the catalog's answers so far (`nil`: a cart's checkout).
+    public var pricing: OrderPricing?
+    /// The cart the order checks out.
+    public var cartId: String?
+    /// Whether the payment token still waits for the customer's word that it is a method they saved.
+    public var awaitingPaymentMethod: Bool
 }

@@ -181,6 +181,17 @@ public enum EventProjection {
             let e = try CouponApplied.decode(bytes)
             try session.query("UPDATE carts SET coupon_code = $2 WHERE cart_id = $1", [e.cartId, e.couponCode])
             try setTotals(e.cartId, e.totals, at, session)
+        case CartRevised.typeName:
+            let e = try CartRevised.decode(bytes)
+            let items = Dictionary(e.lines.map { ($0.productId, CartItem(sku: $0.sku, name: $0.name, quantity: $0.quantity, unitPriceMinor: $0.unitPrice.amountMinor)) }) { $1 }
+            try session.query("UPDATE carts SET items = $2::jsonb, coupon_code = $3 WHERE cart_id = $1", [e.cartId, try json(items), e.couponCode])
+            try setTotals(e.cartId, e.totals, at, session)
+        case CartCheckedOut.typeName:
+            let e = try CartCheckedOut.decode(bytes)
+            try session.query(
+                "UPDATE carts SET checked_out_by = $2, checked_out_at = $3 WHERE cart_id = $1", [e.cartId, e.orderId, e.checkedOutAt.rfc3339]
+            )
+            try setTotals(e.cartId, e.totals, at, session)
         case OrderCreated.typeName, OrderStatusUpdated.typeName, OrderCancelled.typeName, OrderFulfilled.typeName,
             PaymentProcessed.typeName, PaymentFailed.typeName, RefundInitiated.typeName, RefundCompleted.typeName,
             ShipmentCreated.typeName, CarrierAssigned.typeName, ShipmentStatusUpdated.typeName, DeliveryCompleted.typeName:
@@ -220,6 +231,14 @@ public enum EventProjection {
             [cartId, String(totals.subtotal.amountMinor), String(totals.discount.amountMinor), String(totals.total.amountMinor), at]
         )
     }
+}
+
+extension EventProjection {
+    /// The events the carts table is made of.
+    public static let cartEvents = [
+        CartCreated.typeName, ItemAdded.typeName, ItemRemoved.typeName, QuantityUpdated.typeName, CouponApplied.typeName, CartRevised.typeName,
+        CartCheckedOut.typeName,
+    ]
 }
 
 struct CartItem: Codable {

@@ -36,7 +36,7 @@ public struct ProjectionRebuild: Sendable {
         ),
         Projection(
             name: "carts", tables: ["carts"],
-            eventTypes: [CartCreated.typeName, ItemAdded.typeName, ItemRemoved.typeName, QuantityUpdated.typeName, CouponApplied.typeName],
+            eventTypes: EventProjection.cartEvents,
             sourceCount: "count(DISTINCT payload->>'cartId') FILTER (WHERE event_type = '\(CartCreated.typeName)')"
         ),
         Projection(

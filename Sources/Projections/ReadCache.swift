@@ -39,7 +39,7 @@ public struct ReadCache: Sendable {
         switch event.type {
         case ProductCreated.typeName, ProductUpdated.typeName, PriceChanged.typeName, ProductDeleted.typeName:
             event.key.map { [productKey($0)] } ?? []
-        case CartCreated.typeName, ItemAdded.typeName, ItemRemoved.typeName, QuantityUpdated.typeName, CouponApplied.typeName:
+        case let type where EventProjection.cartEvents.contains(type):
             event.key.map { [cartTotalsKey($0)] } ?? []
         default:
             []

@@ -129,7 +129,7 @@ public struct ReadModelQueries: Sendable {
     public func cart(_ query: GetCart) async throws -> CartView? {
         let rows = try await database.query(
             """
-            SELECT customer_id, currency, items::text AS items, coupon_code, subtotal_minor, discount_minor, total_minor
+            SELECT customer_id, currency, items::text AS items, coupon_code, subtotal_minor, discount_minor, total_minor, checked_out_by
             FROM carts WHERE cart_id = $1
             """,
             [query.cartId]
@@ -143,7 +143,8 @@ public struct ReadModelQueries: Sendable {
         func money(_ column: String) -> Money { Money((row[column] ?? nil).flatMap(Int.init) ?? 0, currency) }
         return CartView(
             cartId: query.cartId, customerId: customer, currency: currency, items: items, couponCode: row["coupon_code"] ?? nil,
-            totals: CartTotals(subtotal: money("subtotal_minor"), discount: money("discount_minor"), total: money("total_minor"))
+            totals: CartTotals(subtotal: money("subtotal_minor"), discount: money("discount_minor"), total: money("total_minor")),
+            checkedOutBy: row["checked_out_by"] ?? nil
         )
     }
 

@@ -196,6 +196,9 @@ public enum ReadModelSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS shipment_tracking_shipment ON shipment_tracking (shipment_id, at)",
+        // A checked-out cart names the order that took it.
+        "ALTER TABLE carts ADD COLUMN IF NOT EXISTS checked_out_by text",
+        "ALTER TABLE carts ADD COLUMN IF NOT EXISTS checked_out_at timestamptz",
     ]
 
     public static func migrate(_ connection: PostgresConnection) async throws {

@@ -93,14 +93,19 @@ public struct CartView: Codable, Sendable, Equatable {
     public var items: [Item]
     public var couponCode: String?
     public var totals: CartTotals
+    /// The order that checked the cart out (it takes no more changes).
+    public var checkedOutBy: String?
 
-    public init(cartId: String, customerId: String, currency: String, items: [Item], couponCode: String? = nil, totals: CartTotals) {
+    public init(
+        cartId: String, customerId: String, currency: String, items: [Item], couponCode: String? = nil, totals: CartTotals, checkedOutBy: String? = nil
+    ) {
         self.cartId = cartId
         self.customerId = customerId
         self.currency = currency
         self.items = items
         self.couponCode = couponCode
         self.totals = totals
+        self.checkedOutBy = checkedOutBy
     }
 }
 

@@ -140,3 +140,75 @@ public struct ProductQuote: InternalMessage, Equatable {
         self.refusal = refusal
     }
 }
+
+/// The saga checks a cart out for an order: on the cart's partition, keyed by cart id.
+public struct CheckoutCart: InternalMessage, Equatable {
+    public static let type = "souk.cart.CheckoutCart.v1"
+    public var orderId: String
+    public var cartId: String
+    /// The order's customer: only the cart's owner checks it out.
+    public var customerId: String
+    public init(orderId: String, cartId: String, customerId: String) {
+        self.orderId = orderId
+        self.cartId = cartId
+        self.customerId = customerId
+    }
+}
+
+/// The cart's answer: what it held at the catalog's current prices, its coupon's discount and the
+/// total charged (the cart is closed), or why it cannot be checked out (it stays open).
+public struct CartCheckout: InternalMessage, Equatable {
+    public static let type = "souk.cart.CartCheckout.v1"
+    public var orderId: String
+    public var cartId: String
+    public var lines: [OrderLine]
+    /// Per product, its weight where the catalog has one.
+    public var weightGrams: [String: Int]
+    public var discount: Money?
+    public var total: Money?
+    public var couponCode: String?
+    public var refusal: String?
+    public init(
+        orderId: String,
+        cartId: String,
+        lines: [OrderLine] = [],
+        weightGrams: [String: Int] = [:],
+        discount: Money? = nil,
+        total: Money? = nil,
+        couponCode: String? = nil,
+        refusal: String? = nil
+    ) {
+        self.orderId = orderId
+        self.cartId = cartId
+        self.lines = lines
+        self.weightGrams = weightGrams
+        self.discount = discount
+        self.total = total
+        self.couponCode = couponCode
+        self.refusal = refusal
+    }
+}
+
+/// Whether a payment token is the customer's own saved method: on the customer's partition.
+public struct PaymentMethodCheck: InternalMessage, Equatable {
+    public static let type = "souk.customer.PaymentMethodCheck.v1"
+    public var orderId: String
+    public var customerId: String
+    public var paymentToken: String
+    public init(orderId: String, customerId: String, paymentToken: String) {
+        self.orderId = orderId
+        self.customerId = customerId
+        self.paymentToken = paymentToken
+    }
+}
+
+public struct PaymentMethodAnswer: InternalMessage, Equatable {
+    public static let type = "souk.customer.PaymentMethodAnswer.v1"
+    public var orderId: String
+    /// Why the token may not be used (`nil`: it is the customer's own).
+    public var refusal: String?
+    public init(orderId: String, refusal: String? = nil) {
+        self.orderId = orderId
+        self.refusal = refusal
+    }
+}

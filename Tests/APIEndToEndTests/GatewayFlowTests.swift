@@ -113,12 +113,29 @@ import TestSupport
         let refused = json(try await httpRequest("GET", "\(api)/commands/\(intrusionID)?wait=30s", headers: stranger))
         #expect(refused?["status"]?.stringValue == "rejected" && refused?["reason"]?.stringValue == "cart \(cart) belongs to another customer")
 
-        // The order, followed to fulfilled.
-        let order = try await applied(
+        // The customer saves a payment method: only a saved one of their own pays their orders.
+        _ = try await applied(
             try await httpRequest(
-                "POST", "\(api)/orders", headers: me,
-                body: #"{"cartId":"\#(cart)","lines":[{"productId":"\#(product)","sku":"\#(run)-SKU","quantity":2,"unitPrice":{"amountMinor":150000,"currency":"VND"}}],"shippingAddress":{"addressId":"home","recipient":"Mai","line1":"1 Trang Tien","city":"Hanoi","postalCode":"100000","country":"VN"},"paymentToken":"tok_visa"}"#
+                "PUT", "\(api)/customers/\(customerID)/payment-methods", headers: me,
+                body: #"{"paymentMethodToken":"tok_\#(run)","brand":"visa","last4":"4242","expiryMonth":8,"expiryYear":2030}"#
             ),
+            via: gateway, me
+        )
+        let address = #""shippingAddress":{"addressId":"home","recipient":"Mai","line1":"1 Trang Tien","city":"Hanoi","postalCode":"100000","country":"VN"}"#
+        // Another customer's saved method is refused, and nothing is charged.
+        _ = try await applied(
+            try await httpRequest("POST", "\(api)/customers", headers: stranger, body: #"{"email":"\#(run)-x@example.com","name":"Lan"}"#), via: gateway, stranger
+        )
+        let foreign = try await httpRequest("POST", "\(api)/orders", headers: stranger, body: #"{"customerId":"\#(run)-stranger","lines":[{"productId":"\#(product)","sku":"\#(run)-SKU","quantity":1}],\#(address),"paymentToken":"tok_\#(run)"}"#)
+        let foreignID = try #require(json(foreign)?["commandId"]?.stringValue)
+        let foreignOutcome = json(try await httpRequest("GET", "\(api)/commands/\(foreignID)?wait=60s", headers: stranger))
+        #expect(foreignOutcome?["status"]?.stringValue == "rejected", "\(String(describing: foreignOutcome))")
+        #expect(foreignOutcome?["reason"]?.stringValue == "the payment token is not a payment method customer \(run)-stranger saved")
+        #expect(foreignOutcome?["field"]?.stringValue == "/paymentToken")
+
+        // The order checks the cart out, followed to fulfilled.
+        let order = try await applied(
+            try await httpRequest("POST", "\(api)/orders", headers: me, body: #"{"cartId":"\#(cart)",\#(address),"paymentToken":"tok_\#(run)"}"#),
             via: gateway, me
         )
         var shipment: String?
@@ -138,7 +155,12 @@ import TestSupport
             final = try await httpRequest("GET", "\(api)/orders/\(order)", headers: me)
             return final.flatMap(json)?["status"]?.stringValue == "fulfilled"
         }
-        #expect(final.flatMap(json)?["total"]?["amountMinor"] == .integer(300_000))
+        // It charged exactly the cart's total, and the cart shows it checked out.
+        #expect(final.flatMap(json)?["total"]?["amountMinor"] == totals?["total"]?["amountMinor"])
+        #expect(final.flatMap(json)?["total"]?["amountMinor"] == .integer(270_000))
+        try await eventually("the cart shows it was checked out", timeout: .seconds(30)) {
+            json(try await httpRequest("GET", "\(api)/carts/\(cart)", headers: me))?["checkedOutBy"]?.stringValue == order
+        }
         let history = json(try await httpRequest("GET", "\(api)/orders/\(order)/history", headers: me))
         guard case .array(let steps)? = history?["steps"] else { Issue.record("no history: \(String(describing: history))"); return }
         let names = steps.compactMap { step in step["event"]?.stringValue }

@@ -78,7 +78,10 @@ import TestSupport
         try await project(database, [(ProductCreated.typeName, product.productId, try product.encoded())], run: run)
         let queries = ReadModelQueries(database: database)
         #expect(try await queries.search(SearchProducts(q: "espresso machine", limit: 100)).allSatisfy { $0.productId != product.productId })
-        #expect(try await queries.search(SearchProducts(q: "jasmin \(run)", limit: 100)).map(\.productId) == [product.productId])
+        // Earlier runs' products in the same database are near misses of the query too: this one ranks first.
+        let found = try await queries.search(SearchProducts(q: "jasmin \(run)", limit: 100)).map(\.productId)
+        #expect(found.first == product.productId, "\(found)")
+        #expect(found.allSatisfy { $0.hasPrefix("nomatch-") }, "\(found)")
     }
 
     @Test func deletedProductsAreFoundByIDButNotListedOrSearched() async throws {

@@ -102,16 +102,19 @@ import Testing
         }
     }
 
-    @Test func usageLimitsHoldAcrossCarts() async throws {
+    /// Applying a coupon only checks it: its uses are counted by checkouts (`SagaFlowTests`), so two
+    /// carts may both show a coupon that has one use left.
+    @Test func applyingACouponChecksItWithoutUsingIt() async throws {
         var carts = try await harness()
         _ = try await carts.send(CreateCart(cartId: "c2", customerId: "u2", currency: "VND"), topic: commands)
         for cart in ["c1", "c2"] { _ = try await carts.send(AddItemToCart(cartId: cart, productId: "p2", quantity: 1), topic: commands) }
         #expect(try await carts.send(ApplyCoupon(cartId: "c1", couponCode: "ONCE"), topic: commands).map(\.type) == [CouponApplied.typeName])
-        #expect(try rejection(try await carts.send(ApplyCoupon(cartId: "c2", couponCode: "ONCE"), topic: commands)).reason == "coupon reached its usage limit of 1")
+        #expect(try await carts.send(ApplyCoupon(cartId: "c2", couponCode: "ONCE"), topic: commands).map(\.type) == [CouponApplied.typeName])
+        #expect(carts.store.state(partition: 0, key: "coupon:ONCE")?.couponUses == nil)
         #expect(try rejection(try await carts.send(ApplyCoupon(cartId: "c1", couponCode: "TEN"), topic: commands)).reason == "coupon ONCE is already applied")
     }
 
-    @Test func applyingACouponIsOneDecisionAndPerCustomerLimitsHold() async throws {
+    @Test func applyingACouponIsOneDecisionAtATime() async throws {
         let role = CartRole(coupons: [Coupon(code: "MINE", discount: .fixed(Money(1_000, "VND")), usageLimit: 3, perCustomerLimit: 1)])
         // Claims stay out until the test delivers them: three applies race as they would on the broker.
         var carts = RoleHarness(role, internalTopics: [role.topics.priceRequests, role.topics.priceReplies])
@@ -135,10 +138,8 @@ import Testing
         for decision in decisions where decision.topic == role.topics.couponDecisions {
             answers += try await carts.send(topic: decision.topic, key: String(decoding: decision.key!, as: UTF8.self), type: decision.type!, value: decision.value!)
         }
-        #expect(answers.map(\.type) == [CouponApplied.typeName, CommandRejected.typeName])
-        #expect(try answers[1].decoded(CommandRejected.self).reason == "coupon may be used 1 time per customer")
-        // The refused claim freed c2 for another try.
-        #expect(try await carts.send(ApplyCoupon(cartId: "c2", couponCode: "MINE"), topic: commands).contains { $0.topic == role.topics.couponClaims })
+        // Both carts of u1 show it: its per-customer limit holds when a checkout uses it.
+        #expect(answers.map(\.type) == [CouponApplied.typeName, CouponApplied.typeName])
     }
 
     /// The outside probe's request: a product at 10^13 VND, 1,000 of it, then WELCOME10. It once made

@@ -1,6 +1,7 @@
 import Carts
 import Commerce
 import Contracts
+import Customers
 import Foundation
 import Inventory
 import JSONCodec
@@ -27,8 +28,15 @@ import Testing
         payment = harness.add(PaymentRole(provider: try SandboxPaymentProvider()))
         shipping = harness.add(ShippingRole())
         _ = harness.add(TimerRole(requestTopics: [InventoryRole.Topics().timers]))
-        _ = harness.add(CartRole(coupons: []))
+        carts = harness.add(CartRole(coupons: [
+            Coupon(code: "TEN", discount: .percentage(basisPoints: 1_000)),
+            Coupon(code: "LAST", discount: .fixed(Money(30_000, "VND")), usageLimit: 1),
+            Coupon(code: "ONE-EACH", discount: .fixed(Money(5_000, "VND")), perCustomerLimit: 1),
+        ]))
+        _ = harness.add(CustomerRole())
     }
+
+    let carts: RoleRunner<CartRole>
 
     /// The catalog's prices: what the cart role learns from the product events.
     static let prices = ["A": 100_000, "B": 50_000, "C": 20_000]
@@ -53,9 +61,10 @@ import Testing
         try await place([OrderItem(productId: "p-a", sku: "A", quantity: a), OrderItem(productId: "p-b", sku: "B", quantity: b)], token: token)
     }
 
-    /// Places order o1 for customer c1, sent as `actor` (`souk_actor`; none: an upstream producer that names no principal).
-    func place(_ lines: [OrderItem], token: String = "tok_visa", actor: String? = nil) async throws {
-        let command = CreateOrder(orderId: "o1", customerId: "c1", lines: lines, shippingAddress: .example, paymentToken: token)
+    /// Places order `id` for customer c1, sent as `actor` (`souk_actor`; none: an upstream producer that
+    /// names no principal). A trusted system by default: its token is not checked against the customer's.
+    func place(_ lines: [OrderItem], cart: String? = nil, token: String = "tok_visa", actor: String? = "system:flow-tests", id: String = "o1") async throws {
+        let command = CreateOrder(orderId: id, customerId: "c1", cartId: cart, lines: lines, shippingAddress: .example, paymentToken: token)
         try await harness.send(
             topic: "souk.order.commands.v1", key: command.key, type: CreateOrder.typeName, value: try command.encoded(),
             headers: actor.map { [KafkaHeader(key: SoukHeader.actor, string: $0)] } ?? []
@@ -222,7 +231,8 @@ import Testing
     @Test func aCustomersPriceIsIgnoredAndTheCatalogsCharged() async throws {
         try await stock("A", 10)
         try await product("A")
-        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 2, unitPrice: Money(1, "VND"))], actor: "customer:c1")
+        try await customer("c1", savedToken: "tok_c1")
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 2, unitPrice: Money(1, "VND"))], token: "tok_c1", actor: "customer:c1")
         let created = try #require(try harness.events(OrderCreated.self).first)
         #expect(created.total == Money(200_000, "VND"))
         #expect(created.lines.map(\.priceSource) == [OrderLine.catalogPrice])
@@ -232,7 +242,8 @@ import Testing
     @Test func anUnmarkedProducersPriceIsIgnoredToo() async throws {
         try await stock("A", 10)
         try await product("A")
-        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 1, unitPrice: Money(1, "VND"))])
+        try await customer("c1", savedToken: "tok_c1")
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 1, unitPrice: Money(1, "VND"))], token: "tok_c1", actor: nil)
         #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(100_000, "VND")])
     }
 
@@ -276,7 +287,7 @@ import Testing
             try await harness.send(dollars, to: "souk.product.events.v1")
             lines.append(OrderItem(productId: "p-usd", sku: "USD-TEA", quantity: 1))
         }
-        try await place(lines, actor: "customer:c1")
+        try await place(lines)
         #expect(try harness.events(CommandRejected.self).map(\.reason) == [reason])
         #expect(try harness.events(OrderCreated.self).isEmpty)
         #expect(saga.state("o1") == nil, "the refused order is forgotten: its id may be used again")
@@ -291,7 +302,10 @@ import Testing
         // rest (its deadline's timer) where it is sent.
         let record = InboundRecord(
             topic: "souk.order.commands.v1", partition: 0, offset: 99, key: "o1", value: try command.encoded(),
-            headers: [KafkaHeader(key: CloudEventHeader.type, string: CreateOrder.typeName), KafkaHeader(key: CloudEventHeader.id, string: "cmd-late")], timestamp: harness.now
+            headers: [
+                KafkaHeader(key: CloudEventHeader.type, string: CreateOrder.typeName), KafkaHeader(key: CloudEventHeader.id, string: "cmd-late"),
+                KafkaHeader(key: SoukHeader.actor, string: "system:flow-tests"),
+            ], timestamp: harness.now
         )
         let outputs = try await saga.process(record)
         #expect(outputs.contains { $0.topic == "souk.cart.quote-requests.v1" })
@@ -305,7 +319,126 @@ import Testing
         try await harness.advance(by: 31)
         let rejection = try harness.events(CommandRejected.self).last
         #expect(rejection?.commandId == "cmd-late")
-        #expect(rejection?.reason == "the catalog did not price every product in time; place the order again")
+        #expect(rejection?.reason == "the order could not be priced in time (its products, its cart or its payment method went unanswered); place it again")
         #expect(saga.state("o1") == nil)
+    }
+
+    // MARK: - Payment methods
+
+    func customer(_ id: String, savedToken: String) async throws {
+        try await harness.send(RegisterCustomer(customerId: id, email: "\(id)@example.com", name: "Customer \(id)"), to: "souk.customer.commands.v1")
+        try await harness.send(
+            UpdateBillingInfo(customerId: id, paymentMethodToken: savedToken, brand: "visa", last4: "4242", expiryMonth: 8, expiryYear: 2030),
+            to: "souk.customer.commands.v1"
+        )
+    }
+
+    @Test func aCustomerPaysOnlyWithAMethodTheySaved() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await customer("c1", savedToken: "tok_c1")
+        try await customer("c2", savedToken: "tok_c2")
+        // c1 names c2's saved method: refused, nothing reserved or charged.
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 1)], token: "tok_c2", actor: "customer:c1")
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == ["the payment token is not a payment method customer c1 saved"])
+        #expect(try harness.events(CommandRejected.self).map(\.field) == ["/paymentToken"])
+        #expect(levels("A") == [10, 0, 0] && payment.state("pay-o1") == nil && saga.state("o1") == nil)
+        // Its own: accepted.
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 1)], token: "tok_c1", actor: "customer:c1")
+        #expect(try harness.events(PaymentProcessed.self).map(\.amount) == [Money(100_000, "VND")])
+        // A trusted system may pass a raw provider token.
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 1)], token: "tok_raw_from_psp", actor: "system:erp", id: "o2")
+        #expect(try harness.events(PaymentProcessed.self).count == 2)
+    }
+
+    // MARK: - Checkout from a cart
+
+    func cart(_ id: String, _ items: [(String, Int)], coupon: String? = nil) async throws {
+        try await harness.send(CreateCart(cartId: id, customerId: "c1", currency: "VND"), to: "souk.cart.commands.v1")
+        for (sku, quantity) in items {
+            try await harness.send(AddItemToCart(cartId: id, productId: "p-\(sku.lowercased())", quantity: quantity), to: "souk.cart.commands.v1")
+        }
+        if let coupon { try await harness.send(ApplyCoupon(cartId: id, couponCode: coupon), to: "souk.cart.commands.v1") }
+    }
+
+    func setPrice(_ sku: String, _ amount: Int) async throws {
+        let change = PriceChanged(productId: "p-\(sku.lowercased())", sku: sku, oldPrice: Money(Self.prices[sku]!, "VND"), newPrice: Money(amount, "VND"), changedAt: harness.now)
+        try await harness.send(change, to: "souk.product.events.v1")
+    }
+
+    @Test func aCheckoutChargesExactlyTheCartsTotalAndClosesTheCart() async throws {
+        try await stock("A", 10)
+        try await stock("B", 10)
+        try await product("A", grams: 300)
+        try await product("B", grams: 200)
+        try await customer("c1", savedToken: "tok_c1")
+        try await cart("cart-1", [("A", 2), ("B", 1)], coupon: "TEN")
+        let shown = try #require(try harness.events(CouponApplied.self).last?.totals)
+        #expect(shown.total == Money(225_000, "VND"))
+        try await place([], cart: "cart-1", token: "tok_c1", actor: "customer:c1")
+        let created = try #require(try harness.events(OrderCreated.self).first)
+        #expect(created.total == shown.total && created.discount == shown.discount && created.couponCode == "TEN" && created.cartId == "cart-1")
+        #expect(created.lines.map(\.unitPrice) == [Money(100_000, "VND"), Money(50_000, "VND")])
+        #expect(try harness.events(PaymentProcessed.self).map(\.amount) == [shown.total])
+        #expect(order.weightGrams == 2 * 300 + 200)
+        #expect(try harness.events(CartCheckedOut.self).map(\.orderId) == ["o1"])
+        #expect(carts.state("cart:cart-1")?.cart?.checkedOutBy == "o1")
+        // A second checkout of the same cart, and a change to it, are refused.
+        try await place([], cart: "cart-1", token: "tok_c1", actor: "customer:c1", id: "o2")
+        try await harness.send(AddItemToCart(cartId: "cart-1", productId: "p-a", quantity: 1), to: "souk.cart.commands.v1")
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == [
+            "cart cart-1 was already checked out by order o1", "cart cart-1 was checked out by order o1",
+        ])
+        #expect(try harness.events(PaymentProcessed.self).count == 1)
+    }
+
+    @Test func aPriceChangedSinceTheCartShowedItRefusesTheCheckoutThenTheNextChargesIt() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await cart("cart-1", [("A", 2)])
+        try await setPrice("A", 120_000)
+        try await place([], cart: "cart-1")
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == [
+            "cart cart-1 changed since it was shown (the price of A changed from 100000 to 120000 VND); check out again to pay what it shows now"
+        ])
+        #expect(try harness.events(OrderCreated.self).isEmpty && levels("A") == [10, 0, 0])
+        let revised = try #require(try harness.events(CartRevised.self).last)
+        #expect(revised.lines.map(\.unitPrice) == [Money(120_000, "VND")] && revised.totals.total == Money(240_000, "VND"))
+        try await place([], cart: "cart-1")
+        #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(240_000, "VND")])
+    }
+
+    @Test func twoCheckoutsWantingTheLastUseOfACouponGetItOnce() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await cart("cart-1", [("A", 1)], coupon: "LAST")
+        try await cart("cart-2", [("A", 1)], coupon: "LAST")
+        #expect(try harness.events(CouponApplied.self).count == 2, "applying a coupon only checks it: both carts show it")
+        // The coupon's partition counts its uses: the second checkout finds it used up.
+        try await place([], cart: "cart-1", id: "o1")
+        try await place([], cart: "cart-2", id: "o2")
+        #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(70_000, "VND")])
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == [
+            "cart cart-2 changed since it was shown (coupon LAST no longer applies: coupon reached its usage limit of 1); check out again to pay what it shows now"
+        ])
+        #expect(carts.state("cart:cart-2")?.cart?.coupon == nil && carts.state("cart:cart-2")?.cart?.checkedOutBy == nil)
+        try await place([], cart: "cart-2", id: "o3")
+        #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(70_000, "VND"), Money(100_000, "VND")])
+    }
+
+    @Test func aPerCustomerLimitHoldsAtCheckout() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await cart("cart-1", [("A", 1)], coupon: "ONE-EACH")
+        try await cart("cart-2", [("A", 1)], coupon: "ONE-EACH")
+        try await place([], cart: "cart-1", id: "o1")
+        try await place([], cart: "cart-2", id: "o2")
+        #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(95_000, "VND")])
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == [
+            "cart cart-2 changed since it was shown (coupon ONE-EACH no longer applies: coupon may be used 1 time per customer); check out again to pay what it shows now"
+        ])
+        // Used up, it is refused when applied too.
+        try await cart("cart-3", [("A", 1)], coupon: "ONE-EACH")
+        #expect(try harness.events(CommandRejected.self).last?.reason == "coupon may be used 1 time per customer")
     }
 }

@@ -37,7 +37,7 @@ final class SagaRig: Sendable {
 
     var eventTopics: [String] { [orders.events, inventory.events, payments.events, shipping.events] }
 
-    init(stack: TestStack, reservationTTL: TimeInterval, deadlines: OrderSaga.Deadlines, projector: Bool = true) async throws {
+    init(stack: TestStack, reservationTTL: TimeInterval, deadlines: OrderSaga.Deadlines, projector: Bool = true, coupons: [Coupon] = []) async throws {
         self.stack = stack
         let run = uniqueName("saga")
         self.run = run
@@ -52,8 +52,11 @@ final class SagaRig: Sendable {
         orders.paymentReplies = "\(run).payment-replies"
         orders.shippingReplies = "\(run).shipping-replies"
         orders.deadlines = "\(run).deadlines"
-        orders.priceReplies = "\(run).price-replies"
+        orders.cartReplies = "\(run).cart-replies"
         orders.quoteRequests = "\(run).quote-requests"
+        orders.checkoutRequests = "\(run).checkout-requests"
+        orders.customerReplies = "\(run).customer-replies"
+        orders.paymentMethodChecks = "\(run).payment-method-checks"
         var carts = CartRole.Topics()
         carts.commands = "\(run).cart.commands"
         carts.events = "\(run).cart.events"
@@ -63,6 +66,7 @@ final class SagaRig: Sendable {
         carts.couponClaims = "\(run).coupon-claims"
         carts.couponDecisions = "\(run).coupon-decisions"
         carts.quoteRequests = orders.quoteRequests
+        carts.checkoutRequests = orders.checkoutRequests
         self.carts = carts
         probeReplies = "\(run).probe-replies"
         orders.legacyReplies = nil
@@ -83,7 +87,7 @@ final class SagaRig: Sendable {
 
         let topics = [
             orders.commands, orders.events, orders.stockReplies, orders.paymentReplies, orders.shippingReplies, orders.deadlines, inventory.commands, inventory.events, inventory.reservations, payments.commands,
-            payments.events, shipping.commands, shipping.events, timers, inventory.timers, inventory.expiries, orders.priceReplies, orders.quoteRequests,
+            payments.events, shipping.commands, shipping.events, timers, inventory.timers, inventory.expiries, orders.cartReplies, orders.quoteRequests, orders.checkoutRequests, orders.customerReplies,
             carts.commands, carts.events, carts.productEvents, carts.priceRequests, carts.priceReplies, carts.couponClaims, carts.couponDecisions, probeReplies,
         ]
         let admin = try stack.admin()
@@ -101,7 +105,7 @@ final class SagaRig: Sendable {
             StreamWorker(role: InventoryRole(name: "\(run)-inventory", topics: inventory, reservationTTL: reservationTTL), configuration: configuration, logger: logger),
             StreamWorker(role: PaymentRole(name: "\(run)-payment", provider: try SandboxPaymentProvider(), topics: payments), configuration: configuration, logger: logger),
             StreamWorker(role: ShippingRole(name: "\(run)-shipping", topics: shipping), configuration: configuration, logger: logger),
-            StreamWorker(role: CartRole(name: "\(run)-cart", coupons: [], topics: carts), configuration: configuration, logger: logger),
+            StreamWorker(role: CartRole(name: "\(run)-cart", coupons: coupons, topics: carts), configuration: configuration, logger: logger),
             TimerService(
                 worker: StreamWorker(role: timerRole, configuration: configuration, logger: logger),
                 ticker: Ticker(topic: timers, interval: .milliseconds(200), bootstrapServers: stack.bootstrapServers, logger: logger)
@@ -115,7 +119,7 @@ final class SagaRig: Sendable {
             ))
         }
         tasks = services.map { service in Task { try await service.run() } }
-        tap = try await TopicTap(stack: stack, topics: [orders.events, inventory.events, payments.events, shipping.events, probeReplies])
+        tap = try await TopicTap(stack: stack, topics: [orders.events, inventory.events, payments.events, shipping.events, carts.events, probeReplies])
         producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: logger)
         queries = ReadModelQueries(database: try await PostgresConnection.connect(postgresURL))
     }
@@ -128,7 +132,11 @@ final class SagaRig: Sendable {
     func send<Message: TopicMessage>(_ message: Message, to topic: String) async throws {
         _ = try await producer.send(KafkaProducerMessage(
             topic: topic, key: Array(message.key.utf8), value: try message.encoded(),
-            headers: [KafkaHeader(key: CloudEventHeader.id, string: uniqueName("cmd")), KafkaHeader(key: CloudEventHeader.type, string: Message.typeName)]
+            headers: [
+                KafkaHeader(key: CloudEventHeader.id, string: uniqueName("cmd")), KafkaHeader(key: CloudEventHeader.type, string: Message.typeName),
+                // An upstream system on the topic: it may pass raw provider tokens.
+                KafkaHeader(key: SoukHeader.actor, string: "system:saga-rig"),
+            ]
         ))
     }
 
@@ -144,18 +152,28 @@ final class SagaRig: Sendable {
     }
 
     /// Puts product `p-<sku>` in the catalog (its event, as the catalog role writes it), once, and
-    /// waits until the cart role prices it: a lookup of the rig's own is answered with its price.
+    /// waits until the cart role prices it.
     func product(_ sku: String) async throws {
         guard seeded.withLock({ $0.insert(sku).inserted }) else { return }
-        let productId = "p-\(sku)"
-        let created = ProductCreated(productId: productId, sku: sku, name: "Tea \(sku)", price: Money(100_000, "VND"), weightGrams: 500, attributes: [:], createdAt: .now)
+        let created = ProductCreated(productId: "p-\(sku)", sku: sku, name: "Tea \(sku)", price: Money(100_000, "VND"), weightGrams: 500, attributes: [:], createdAt: .now)
         try await send(created, to: carts.productEvents)
+        try await waitUntilPriced("p-\(sku)", at: created.price)
+    }
+
+    /// Changes a product's price in the catalog and waits until the cart role has it.
+    func setPrice(_ sku: String, from old: Int, to new: Int) async throws {
+        try await send(PriceChanged(productId: "p-\(sku)", sku: sku, oldPrice: Money(old, "VND"), newPrice: Money(new, "VND"), changedAt: .now), to: carts.productEvents)
+        try await waitUntilPriced("p-\(sku)", at: Money(new, "VND"))
+    }
+
+    /// Waits until a lookup of the rig's own is answered with `price`.
+    private func waitUntilPriced(_ productId: String, at price: Money) async throws {
         var probe: String?
-        try await eventually("the cart role prices \(productId)", timeout: .seconds(60)) {
+        try await eventually("the cart role prices \(productId) at \(price.amountMinor)", timeout: .seconds(60)) {
             if let probe {
                 let answers = tap.records(key: probe, topic: probeReplies)
                 if answers.isEmpty { return false }
-                if answers.contains(where: { (try? SoukJSON.decode(ProductQuote.self, from: $0.value ?? []))?.price != nil }) { return true }
+                if answers.contains(where: { (try? SoukJSON.decode(ProductQuote.self, from: $0.value ?? []))?.price == price }) { return true }
             }
             // No lookup out, or it came back before the product did: ask again.
             let id = uniqueName("probe")
@@ -167,6 +185,38 @@ final class SagaRig: Sendable {
             ))
             return false
         }
+    }
+
+    /// A cart of the rig's customer with `items` (sku, quantity) and `coupon`, once the cart role shows them all.
+    func cart(_ cartId: String, _ items: [(String, Int)], coupon: String? = nil) async throws {
+        try await send(CreateCart(cartId: cartId, customerId: "\(run)-customer", currency: "VND"), to: carts.commands)
+        for (sku, quantity) in items {
+            try await product(sku)
+            try await send(AddItemToCart(cartId: cartId, productId: "p-\(sku)", quantity: quantity), to: carts.commands)
+        }
+        if let coupon { try await send(ApplyCoupon(cartId: cartId, couponCode: coupon), to: carts.commands) }
+        try await eventually("cart \(cartId) holds its items and coupon") {
+            let types = tap.types(key: cartId, topic: carts.events)
+            return types.filter { $0 == "ItemAdded" }.count == items.count && (coupon == nil || types.contains("CouponApplied"))
+        }
+    }
+
+    /// Checks cart `cartId` out as order `orderId`.
+    func checkout(_ orderId: String, cart cartId: String) async throws {
+        try await send(CreateOrder(orderId: orderId, customerId: "\(run)-customer", cartId: cartId, lines: [], shippingAddress: .example, paymentToken: "tok_visa"), to: orders.commands)
+    }
+
+    /// The order's outcome: `OrderCreated`, or the rejection saying why it was refused.
+    func outcome(_ orderId: String) async throws -> (created: OrderCreated?, rejected: CommandRejected?) {
+        var outcome: (created: OrderCreated?, rejected: CommandRejected?) = (nil, nil)
+        try await eventually("order \(orderId) has an outcome", timeout: .seconds(60)) {
+            for record in tap.records(key: orderId, topic: orders.events) {
+                if record.shortType == "OrderCreated" { outcome.created = try OrderCreated.decode(record.value ?? []) }
+                if record.shortType == "CommandRejected" { outcome.rejected = try CommandRejected.decode(record.value ?? []) }
+            }
+            return outcome.created != nil || outcome.rejected != nil
+        }
+        return outcome
     }
 
     func carrier(_ shipmentId: String, _ status: String) async throws {

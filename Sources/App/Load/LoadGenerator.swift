@@ -79,7 +79,8 @@ public struct LoadGenerator: Sendable {
         static let inventoryCommands = "souk.inventory.commands.v1"
         static let orderCommands = "souk.order.commands.v1"
         static let shippingCommands = "souk.shipping.commands.v1"
-        static let watched = ["souk.order.events.v1", "souk.shipping.events.v1", "souk.payment.events.v1", "souk.inventory.events.v1"]
+        static let cartCommands = "souk.cart.commands.v1"
+        static let watched = ["souk.order.events.v1", "souk.shipping.events.v1", "souk.payment.events.v1", "souk.inventory.events.v1", "souk.cart.events.v1"]
     }
 
     struct Product {
@@ -122,6 +123,7 @@ public struct LoadGenerator: Sendable {
         }
         try await producer.flush()
         try await waitUntil("the inventory has the seeded stock", timeout: .seconds(120)) { tracker.stockSeen(products.map(\.sku)) }
+        try await waitUntilPriced(products, producer, tracker)
         logger.info("seeded", metadata: ["skus": "\(products.count)", "stock": "\(stock)"])
 
         // Orders at the requested rate; those for the API each in a child task, so that one retried
@@ -302,12 +304,37 @@ public struct LoadGenerator: Sendable {
         }
     }
 
+    /// The orders are priced by the cart role, which learns the catalog's prices from its events: a
+    /// probe cart per product, to which the product is added until the cart role knows its price.
+    private func waitUntilPriced(_ products: [Product], _ producer: KafkaProducer, _ tracker: LoadTracker) async throws {
+        func probe(_ product: Product) -> String { "\(run)-probe-\(product.productId)" }
+        for product in products {
+            try await send(producer, CreateCart(cartId: probe(product), customerId: "\(run)-probe", currency: product.price.currency), to: Topics.cartCommands)
+        }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while true {
+            let unpriced = products.filter { !tracker.pricedSeen([$0.productId]) }
+            if unpriced.isEmpty { return }
+            guard ContinuousClock.now < deadline else { throw SoukConfigurationError("the cart role did not price \(unpriced.count) of the seeded products within 120 s") }
+            // An add that reached the cart role before the product did is refused: it is sent again.
+            for product in unpriced {
+                try await send(producer, AddItemToCart(cartId: probe(product), productId: product.productId, quantity: 1), to: Topics.cartCommands)
+            }
+            try await producer.flush()
+            let wave = ContinuousClock.now + .seconds(2)
+            while ContinuousClock.now < wave, !tracker.pricedSeen(unpriced.map(\.productId)) { try await Task.sleep(for: .milliseconds(50)) }
+        }
+    }
+
     private func send<Message: TopicMessage>(_ producer: KafkaProducer, _ message: Message, to topic: String) async throws {
         let record = KafkaProducerMessage(
             topic: topic, key: Array(message.key.utf8), value: try message.encoded(),
             headers: [
                 KafkaHeader(key: CloudEventHeader.id, string: "\(run)-\(UUID().uuidString)"), KafkaHeader(key: CloudEventHeader.type, string: Message.typeName),
                 KafkaHeader(key: CloudEventHeader.source, string: "souk/load"),
+                // An upstream system: its raw provider tokens are taken; its orders carry no prices, so
+                // the catalog prices them.
+                KafkaHeader(key: SoukHeader.actor, string: "system:load"),
             ]
         )
         try await producer.produce(record)

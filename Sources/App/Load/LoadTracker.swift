@@ -27,6 +27,8 @@ final class LoadTracker: Sendable {
         var captured: [String: Int] = [:]
         var refunded: [String: Int] = [:]
         var stock: [String: [Int]] = [:]
+        /// Products the cart role priced (an item of it added to a probe cart).
+        var priced: Set<String> = []
         /// Where each SKU's latest InventoryUpdated was read (named in a violation).
         var stockAt: [String: String] = [:]
     }
@@ -100,6 +102,8 @@ final class LoadTracker: Sendable {
             }
         case RefundCompleted.typeName:
             if let event = try? RefundCompleted.decode(value) { state.refunded[event.paymentId, default: 0] += event.amount.amountMinor }
+        case ItemAdded.typeName:
+            if let event = try? ItemAdded.decode(value) { state.priced.insert(event.productId) }
         case InventoryUpdated.typeName:
             if let decoded = try? InventoryUpdated.decode(value) {
                 state.stock[decoded.sku] = [decoded.available, decoded.reserved, decoded.sold]
@@ -109,6 +113,8 @@ final class LoadTracker: Sendable {
             break
         }
     }
+
+    func pricedSeen(_ productIds: [String]) -> Bool { state.withLock { state in productIds.allSatisfy { state.derived.priced.contains($0) } } }
 
     func stockSeen(_ skus: [String]) -> Bool { state.withLock { state in skus.allSatisfy { state.derived.stock[$0] != nil } } }
 
