@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "SagaIntegrationTests",
             dependencies: [
-                "App", "Carts", "Commerce", "Contracts", "Inventory", "JSONCodec", "Kafka", "Orders", "Payments", "Postgres", "Projections", "RoleSupport",
+                "App", "Carts", "Commerce", "Contracts", "Customers", "Inventory", "JSONCodec", "Kafka", "Orders", "Payments", "Postgres", "Projections", "RoleSupport",
                 "Shipping", "Streams",
                 "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

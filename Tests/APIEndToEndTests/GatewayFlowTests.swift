@@ -128,7 +128,11 @@ import TestSupport
         )
         let foreign = try await httpRequest("POST", "\(api)/orders", headers: stranger, body: #"{"customerId":"\#(run)-stranger","lines":[{"productId":"\#(product)","sku":"\#(run)-SKU","quantity":1}],\#(address),"paymentToken":"tok_\#(run)"}"#)
         let foreignID = try #require(json(foreign)?["commandId"]?.stringValue)
-        let foreignOutcome = json(try await httpRequest("GET", "\(api)/commands/\(foreignID)?wait=60s", headers: stranger))
+        var foreignOutcome: JSONValue?
+        try await eventually("the stranger's order has an outcome", timeout: .seconds(90), every: .zero) {
+            foreignOutcome = json(try await httpRequest("GET", "\(api)/commands/\(foreignID)?wait=10s", headers: stranger))
+            return foreignOutcome?["status"]?.stringValue != "pending"
+        }
         #expect(foreignOutcome?["status"]?.stringValue == "rejected", "\(String(describing: foreignOutcome))")
         #expect(foreignOutcome?["reason"]?.stringValue == "the payment token is not a payment method customer \(run)-stranger saved")
         #expect(foreignOutcome?["field"]?.stringValue == "/paymentToken")
@@ -173,6 +177,18 @@ import TestSupport
         #expect(try await httpRequest("GET", "\(api)/orders/\(order)", headers: me).header("Souk-Read-Position")?.contains("souk.order.events.v1") == true)
         let stock = json(try await httpRequest("GET", "\(api)/inventory/\(run)-SKU"))
         #expect(stock?["available"] == .integer(8) && stock?["sold"] == .integer(2))
+
+        // An order with a price of the customer's choosing is charged the catalog's.
+        let cheap = try await applied(
+            try await httpRequest(
+                "POST", "\(api)/orders", headers: me,
+                body: #"{"lines":[{"productId":"\#(product)","sku":"\#(run)-SKU","quantity":1,"unitPrice":{"amountMinor":1,"currency":"VND"}}],\#(address),"paymentToken":"tok_\#(run)"}"#
+            ),
+            via: gateway, me
+        )
+        try await eventually("the order at a price of 1 shows the catalog's", timeout: .seconds(60)) {
+            json(try await httpRequest("GET", "\(api)/orders/\(cheap)", headers: me))?["total"]?["amountMinor"] == .integer(150_000)
+        }
     }
 
     @Test func theGatewayPassesRequestIDsLimitsRatesAndAnswersJSONWhenNoAPIIsUp() async throws {

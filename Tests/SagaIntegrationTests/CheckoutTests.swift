@@ -55,4 +55,34 @@ import TestSupport
             try rig.level(id("B"))?.dropFirst().reduce(0, +) == 2 && rig.level(id("A"))?.dropFirst().reduce(0, +) == 1
         }
     }
+
+    /// Straight on the command topic from a producer that names no principal: its price of 1 is
+    /// ignored, the catalog's is charged, with its saved method; the parcel weighs what the products do.
+    @Test func aCallersPriceIsIgnoredOnTheTopic() async throws {
+        let rig = try await SagaRig(stack: stack, reservationTTL: 120, deadlines: .init(reservation: 30, payment: 30, shipment: 30, delivery: 600))
+        defer { rig.stop() }
+        let id = { (name: String) in "\(rig.run)-\(name)" }
+        let customer = "\(rig.run)-customer"
+        try await rig.send(RegisterCustomer(customerId: customer, email: "\(rig.run)@example.com", name: "Mai"), to: rig.customers.commands)
+        try await eventually("the customer is registered") { rig.tap.types(key: customer, topic: rig.customers.events).contains("CustomerRegistered") }
+        try await rig.send(
+            UpdateBillingInfo(customerId: customer, paymentMethodToken: "tok_saved", brand: "visa", last4: "4242", expiryMonth: 8, expiryYear: 2030),
+            to: rig.customers.commands
+        )
+        try await eventually("the customer saved a payment method") { rig.tap.types(key: customer, topic: rig.customers.events).contains("BillingInfoUpdated") }
+        try await rig.stock(id("P"), 10)
+        try await rig.product(id("P"))
+        let lines = [OrderItem(productId: "p-\(id("P"))", sku: id("P"), quantity: 3, unitPrice: Money(1, "VND"))]
+        let order = CreateOrder(orderId: id("o1"), customerId: customer, lines: lines, shippingAddress: .example, paymentToken: "tok_saved")
+        try await rig.send(order, to: rig.orders.commands, actor: nil)
+        let created = try #require(try await rig.outcome(id("o1")).created)
+        #expect(created.total == Money(300_000, "VND") && created.lines.map(\.priceSource) == [OrderLine.catalogPrice])
+        try await eventually("the shipment is created") { rig.tap.types(key: "ship-\(id("o1"))", topic: rig.shipping.events).contains("ShipmentCreated") }
+        let shipment = try #require(rig.tap.records(key: "ship-\(id("o1"))", topic: rig.shipping.events).first { $0.shortType == "ShipmentCreated" })
+        #expect(try ShipmentCreated.decode(shipment.value ?? []).weightGrams == 3 * 500)
+        // Another customer's token, from the same producer: refused, nothing reserved.
+        let foreign = CreateOrder(orderId: id("o2"), customerId: customer, lines: lines, shippingAddress: .example, paymentToken: "tok_someone_elses")
+        try await rig.send(foreign, to: rig.orders.commands, actor: nil)
+        #expect(try await rig.outcome(id("o2")).rejected?.field == "/paymentToken")
+    }
 }

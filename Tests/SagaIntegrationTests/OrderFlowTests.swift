@@ -43,6 +43,8 @@ import TestSupport
         sagaTopics.orderCommands = rig.orders.commands
         sagaTopics.orderEvents = rig.orders.events
         sagaTopics.stockReplies = rig.orders.stockReplies
+        sagaTopics.cartReplies = rig.orders.cartReplies
+        sagaTopics.customerReplies = rig.orders.customerReplies
         sagaTopics.deadlines = rig.orders.deadlines
         sagaTopics.legacyReplies = nil
         sagaTopics.paymentCommands = rig.payments.commands
@@ -57,12 +59,14 @@ import TestSupport
         // up to its own last stable offset, so the end can show before the last answer does.
         try await eventually("the saga's record shows the end and every answer") {
             timeline = try await SagaTimeline(topics: sagaTopics).build(orderId: id("happy"), bootstrapServers: stack.bootstrapServers, logger: stack.logger)
-            return timeline.status == "fulfilled" && timeline.steps.filter { $0.kind == .answer }.count >= 4
+            return timeline.status == "fulfilled" && timeline.steps.filter { $0.kind == .answer }.count >= 6
         }
         let names = timeline.steps.map(\.name)
-        let milestones = ["CreateOrder", "OrderCreated", "ProcessPayment", "PaymentProcessed", "CreateShipment", "ShipmentCreated", "DeliveryCompleted", "OrderFulfilled"]
+        let milestones = ["CreateOrder", "ProductQuote", "OrderCreated", "ProcessPayment", "PaymentProcessed", "CreateShipment", "ShipmentCreated", "DeliveryCompleted", "OrderFulfilled"]
         #expect(milestones.compactMap { names.firstIndex(of: $0) } == milestones.compactMap { names.firstIndex(of: $0) }.sorted() && milestones.allSatisfy(names.contains))
-        #expect(timeline.steps.filter { $0.kind == .answer }.count == 4, "two reservations and two confirmations: \(timeline.steps.map(\.name))")
+        #expect(
+            timeline.steps.filter { $0.kind == .answer }.count == 6, "two prices, two reservations and two confirmations: \(timeline.steps.map(\.name))"
+        )
         #expect(timeline.waitingFor == nil && SagaTimeline.render(timeline, colour: false).hasSuffix("status: fulfilled"))
 
         // Cancel after payment, and after the shipment was created: refund, shipment cancelled, stock back.

@@ -1,6 +1,7 @@
 import Carts
 import Commerce
 import Contracts
+import Customers
 import Foundation
 import Inventory
 import JSONCodec
@@ -27,6 +28,7 @@ final class SagaRig: Sendable {
     let shipping: ShippingRole.Topics
     let timers: String
     let carts: CartRole.Topics
+    let customers: CustomerRole.Topics
     /// Where the rig's own price lookups are answered (to know the cart role has a product's price).
     let probeReplies: String
     private let seeded = Mutex<Set<String>>([])
@@ -68,6 +70,13 @@ final class SagaRig: Sendable {
         carts.quoteRequests = orders.quoteRequests
         carts.checkoutRequests = orders.checkoutRequests
         self.carts = carts
+        var customers = CustomerRole.Topics()
+        customers.commands = "\(run).customer.commands"
+        customers.events = "\(run).customer.events"
+        customers.emailClaims = "\(run).email-claims"
+        customers.emailDecisions = "\(run).email-decisions"
+        customers.paymentMethodChecks = orders.paymentMethodChecks
+        self.customers = customers
         probeReplies = "\(run).probe-replies"
         orders.legacyReplies = nil
         inventory.commands = "\(run).inventory.commands"
@@ -89,6 +98,7 @@ final class SagaRig: Sendable {
             orders.commands, orders.events, orders.stockReplies, orders.paymentReplies, orders.shippingReplies, orders.deadlines, inventory.commands, inventory.events, inventory.reservations, payments.commands,
             payments.events, shipping.commands, shipping.events, timers, inventory.timers, inventory.expiries, orders.cartReplies, orders.quoteRequests, orders.checkoutRequests, orders.customerReplies,
             carts.commands, carts.events, carts.productEvents, carts.priceRequests, carts.priceReplies, carts.couponClaims, carts.couponDecisions, probeReplies,
+            customers.commands, customers.events, customers.emailClaims, customers.emailDecisions, customers.paymentMethodChecks,
         ]
         let admin = try stack.admin()
         try await admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: 3) })
@@ -106,6 +116,7 @@ final class SagaRig: Sendable {
             StreamWorker(role: PaymentRole(name: "\(run)-payment", provider: try SandboxPaymentProvider(), topics: payments), configuration: configuration, logger: logger),
             StreamWorker(role: ShippingRole(name: "\(run)-shipping", topics: shipping), configuration: configuration, logger: logger),
             StreamWorker(role: CartRole(name: "\(run)-cart", coupons: coupons, topics: carts), configuration: configuration, logger: logger),
+            StreamWorker(role: CustomerRole(name: "\(run)-customer", topics: customers), configuration: configuration, logger: logger),
             TimerService(
                 worker: StreamWorker(role: timerRole, configuration: configuration, logger: logger),
                 ticker: Ticker(topic: timers, interval: .milliseconds(200), bootstrapServers: stack.bootstrapServers, logger: logger)
@@ -119,7 +130,7 @@ final class SagaRig: Sendable {
             ))
         }
         tasks = services.map { service in Task { try await service.run() } }
-        tap = try await TopicTap(stack: stack, topics: [orders.events, inventory.events, payments.events, shipping.events, carts.events, probeReplies])
+        tap = try await TopicTap(stack: stack, topics: [orders.events, inventory.events, payments.events, shipping.events, carts.events, customers.events, probeReplies])
         producer = try KafkaProducer(configuration: stack.producerConfiguration(), logger: logger)
         queries = ReadModelQueries(database: try await PostgresConnection.connect(postgresURL))
     }
@@ -129,14 +140,13 @@ final class SagaRig: Sendable {
         tap.stop()
     }
 
-    func send<Message: TopicMessage>(_ message: Message, to topic: String) async throws {
+    /// Sends as an upstream system on the topic (`actor`; `nil`: one that names no principal, trusted
+    /// with nothing).
+    func send<Message: TopicMessage>(_ message: Message, to topic: String, actor: String? = "system:saga-rig") async throws {
         _ = try await producer.send(KafkaProducerMessage(
             topic: topic, key: Array(message.key.utf8), value: try message.encoded(),
-            headers: [
-                KafkaHeader(key: CloudEventHeader.id, string: uniqueName("cmd")), KafkaHeader(key: CloudEventHeader.type, string: Message.typeName),
-                // An upstream system on the topic: it may pass raw provider tokens.
-                KafkaHeader(key: SoukHeader.actor, string: "system:saga-rig"),
-            ]
+            headers: [KafkaHeader(key: CloudEventHeader.id, string: uniqueName("cmd")), KafkaHeader(key: CloudEventHeader.type, string: Message.typeName)]
+                + (actor.map { [KafkaHeader(key: SoukHeader.actor, string: $0)] } ?? [])
         ))
     }
 

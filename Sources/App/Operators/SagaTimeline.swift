@@ -14,6 +14,9 @@ public struct SagaTimeline: Sendable {
         public var orderCommands = "souk.order.commands.v1"
         public var orderEvents = "souk.order.events.v1"
         public var stockReplies = "souk.order.stock-replies.v1"
+        /// The order being priced: the catalog's quotes, the cart's checkout, the payment method's check.
+        public var cartReplies = "souk.order.cart-replies.v1"
+        public var customerReplies = "souk.order.customer-replies.v1"
         public var deadlines = "souk.order.deadlines.v1"
         /// The one reply topic of earlier versions, for orders placed before an upgrade.
         public var legacyReplies: String? = "souk.order.saga-replies.v1"
@@ -56,7 +59,7 @@ public struct SagaTimeline: Sendable {
             topics.orderCommands: [orderId], topics.orderEvents: [orderId], topics.stockReplies: [orderId], topics.deadlines: [orderId],
             topics.paymentCommands: ["pay-\(orderId)"], topics.paymentEvents: ["pay-\(orderId)"],
             topics.shippingCommands: ["ship-\(orderId)"], topics.shippingEvents: ["ship-\(orderId)"],
-            topics.timers: [orderId], topics.sagaChangelog: [orderId],
+            topics.timers: [orderId], topics.sagaChangelog: [orderId], topics.cartReplies: [orderId], topics.customerReplies: [orderId],
         ]
         if let legacy = topics.legacyReplies { keys[legacy] = [orderId] }
         return keys
@@ -95,6 +98,10 @@ public struct SagaTimeline: Sendable {
         }
         let saga = state?.saga
         let running = saga.map { !$0.status.isTerminal } ?? false
+        if saga == nil, let pending = state?.pending {
+            let waiting = pending.awaitingPaymentMethod ? "the customer's word on the payment method" : pending.cartId.map { "cart \($0)'s checkout" } ?? "the catalog's prices"
+            return Timeline(orderId: orderId, steps: steps, status: "being priced", waitingFor: waiting, deadline: pending.deadline.rfc3339)
+        }
         return Timeline(
             orderId: orderId, steps: steps, status: saga?.status.rawValue, waitingFor: saga?.waitingFor, deadline: running ? saga?.deadline.rfc3339 : nil,
             endReason: saga?.endReason
@@ -127,6 +134,15 @@ public struct SagaTimeline: Sendable {
             detail = "\(field("outcome") ?? "?") \(field("quantity") ?? "") × \(field("sku") ?? "")" + (field("reason").map { ": \($0)" } ?? "")
         case _ where topic == topics.legacyReplies:
             return nil  // copies of payment and shipping events, shown from their own topics
+        case (topics.cartReplies, "ProductQuote"):
+            kind = .answer
+            detail = "\(field("productId") ?? "?"): " + (field("refusal") ?? body["price"].map { "\(field("sku") ?? "") at \(Self.money($0))" } ?? "?")
+        case (topics.cartReplies, "CartCheckout"):
+            kind = .answer
+            detail = "cart \(field("cartId") ?? "?"): " + (field("refusal") ?? body["total"].map { "total \(Self.money($0))" } ?? "?")
+        case (topics.customerReplies, _):
+            kind = .answer
+            detail = field("refusal") ?? "the payment method is the customer's own"
         case (topics.reservations, "ReleaseStock"), (topics.reservations, "ReturnStock"):
             kind = .compensation
             detail = "\(field("sku") ?? "")" + (field("quantity").map { " × \($0)" } ?? "")
