@@ -87,8 +87,7 @@ extension CartRole {
             return HandlerResult(state: .set(state), outputs: [try answer(with(refusal) { $0.refusal = "cart \(cart.cartId)'s total is out of range at today's prices" }, to: pending.replyTo)])
         }
         state.cart = cart
-        let lines = cart.lines.map { CartLine(productId: $0.productId, sku: $0.sku, name: $0.name, quantity: $0.quantity, unitPrice: $0.unitPrice) }
-        let revised = CartRevised(cartId: cart.cartId, lines: lines, couponCode: cart.coupon?.code, totals: totals, reason: reason, revisedAt: context.now)
+        let revised = CartRevised(cartId: cart.cartId, lines: cart.lines, couponCode: cart.coupon?.code, totals: totals, reason: reason, revisedAt: context.now)
         return HandlerResult(state: .set(state), outputs: [try checkoutEvent(revised, context), try answer(refusal, to: pending.replyTo)])
     }
 

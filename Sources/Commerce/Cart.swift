@@ -3,22 +3,8 @@ import Foundation
 
 /// A cart's lines and coupon, and the exact totals they make.
 public struct Cart: Codable, Sendable, Equatable {
-    public struct Line: Codable, Sendable, Equatable {
-        public var productId: String
-        public var sku: String
-        public var name: String
-        public var quantity: Int
-        /// The catalog's price when the item was added.
-        public var unitPrice: Money
-
-        public init(productId: String, sku: String, name: String, quantity: Int, unitPrice: Money) {
-            self.productId = productId
-            self.sku = sku
-            self.name = name
-            self.quantity = quantity
-            self.unitPrice = unitPrice
-        }
-    }
+    /// A line as the cart's events carry it; `unitPrice` is the catalog's price when the item was added.
+    public typealias Line = CartLine
 
     public var cartId: String
     public var customerId: String

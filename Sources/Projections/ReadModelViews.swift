@@ -71,21 +71,7 @@ public struct CustomerAddressesView: Codable, Sendable, Equatable {
 }
 
 public struct CartView: Codable, Sendable, Equatable {
-    public struct Item: Codable, Sendable, Equatable {
-        public var productId: String
-        public var sku: String
-        public var name: String
-        public var quantity: Int
-        public var unitPrice: Money
-
-        public init(productId: String, sku: String, name: String, quantity: Int, unitPrice: Money) {
-            self.productId = productId
-            self.sku = sku
-            self.name = name
-            self.quantity = quantity
-            self.unitPrice = unitPrice
-        }
-    }
+    public typealias Item = CartLine
 
     public var cartId: String
     public var customerId: String
