@@ -34,6 +34,14 @@ public struct CouponClaim: Codable, Sendable, Equatable {
     var use: Bool?
 }
 
+/// A use counted for a checkout whose order did not start is given back.
+public struct CouponRelease: Codable, Sendable, Equatable {
+    static let type = "souk.cart.CouponRelease.v1"
+    var cartId: String
+    var couponCode: String
+    var customerId: String?
+}
+
 public struct CouponDecision: Codable, Sendable, Equatable {
     static let type = "souk.cart.CouponDecision.v1"
     var cartId: String
@@ -71,6 +79,9 @@ public enum CartInput: Sendable, Equatable {
     case quoteRequest(QuoteRequest, replyTo: ReplyAddress?)
     /// The order saga checks the cart out, with where to answer.
     case checkout(CheckoutCart, replyTo: ReplyAddress?)
+    /// The saga's order did not start: the cart it closed opens again.
+    case reopen(ReopenCart)
+    case couponRelease(CouponRelease)
     case couponClaim(CouponClaim)
     case couponDecision(CouponDecision)
     /// An event on a consumed topic that carts do not care about.

@@ -36,7 +36,7 @@ extension CartRole {
     func checkoutPriced(_ reply: PriceReply, _ pending: PendingCheckout, _ state: inout CartState, _ context: HandlerContext) throws -> HandlerResult<CartState> {
         guard var cart = state.cart else { return HandlerResult() }
         var pending = pending
-        if let product = reply.product, product.price.currency == cart.currency {
+        if let product = reply.product {
             pending.quotes[reply.productId] = product
         } else if !pending.gone.contains(reply.productId) {
             pending.gone.append(reply.productId)
@@ -46,7 +46,10 @@ extension CartRole {
 
         var changes: [String] = []
         for line in cart.lines {
-            if let product = pending.quotes[line.productId] {
+            if let product = pending.quotes[line.productId], product.price.currency != cart.currency {
+                changes.append("\(line.sku) is now priced in \(product.price.currency), the cart in \(cart.currency), and left the cart")
+                cart.lines.removeAll { $0.productId == line.productId }
+            } else if let product = pending.quotes[line.productId] {
                 if product.price != line.unitPrice {
                     changes.append("the price of \(line.sku) changed from \(line.unitPrice.amountMinor) to \(product.price.amountMinor) \(cart.currency)")
                     cart.lines = cart.lines.map { $0.productId == line.productId ? with($0) { $0.unitPrice = product.price } : $0 }
@@ -111,10 +114,28 @@ extension CartRole {
     /// A checkout's event starts a chain of its own (its causation still leads back to the order):
     /// the first public event of a command's chain is taken as that command's outcome, and the
     /// `CreateOrder`'s is the order's own (`OrderCreated`, or its rejection).
-    private func checkoutEvent<Event: TopicMessage>(_ event: Event, _ context: HandlerContext) throws -> OutboundMessage {
+    func checkoutEvent<Event: TopicMessage>(_ event: Event, _ context: HandlerContext) throws -> OutboundMessage {
         var message = try emit(event)
         message.correlationID = context.record.id
         return message
+    }
+
+    /// The order the cart was checked out for did not start: the cart takes changes again and its
+    /// coupon's use is given back on the coupon's partition.
+    func reopen(_ request: ReopenCart, _ state: inout CartState, _ context: HandlerContext) throws -> HandlerResult<CartState> {
+        guard var cart = state.cart, cart.checkedOutBy == request.orderId else { return HandlerResult() }
+        cart.checkedOutBy = nil
+        state.cart = cart
+        let revised = CartRevised(
+            cartId: cart.cartId, lines: cart.lines, couponCode: cart.coupon?.code, totals: try cart.totals(at: context.now),
+            reason: "\(request.reason); the cart is open again", revisedAt: context.now
+        )
+        var outputs = [try checkoutEvent(revised, context)]
+        if let coupon = cart.coupon {
+            let release = CouponRelease(cartId: cart.cartId, couponCode: coupon.code, customerId: cart.customerId)
+            outputs.append(try internalMessage(topics.couponClaims, key: coupon.code, CouponRelease.type, release))
+        }
+        return HandlerResult(state: .set(state), outputs: outputs)
     }
 
     private func answer(_ checkout: CartCheckout, to address: ReplyAddress) throws -> OutboundMessage {

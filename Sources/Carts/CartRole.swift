@@ -72,6 +72,8 @@ public struct CartRole: ContextRole {
         case PriceReply.type: return .priceReply(try json(PriceReply.self))
         case QuoteRequest.type: return .quoteRequest(try json(QuoteRequest.self), replyTo: ReplyAddress(record))
         case CheckoutCart.type: return .checkout(try json(CheckoutCart.self), replyTo: ReplyAddress(record))
+        case ReopenCart.type: return .reopen(try json(ReopenCart.self))
+        case CouponRelease.type: return .couponRelease(try json(CouponRelease.self))
         case CouponClaim.type: return .couponClaim(try json(CouponClaim.self))
         case CouponDecision.type: return .couponDecision(try json(CouponDecision.self))
         default:
@@ -146,10 +148,20 @@ public struct CartRole: ContextRole {
             let output = try internalMessage(topics.couponDecisions, key: claim.cartId, CouponDecision.type, decision)
             return HandlerResult(state: decision.coupon == nil || !counted ? .unchanged : .set(state), outputs: [output])
 
+        case .couponRelease(let release):
+            guard let uses = state.couponUses, uses > 0 else { return HandlerResult() }
+            state.couponUses = uses - 1
+            if let customer = release.customerId, let used = state.couponUsesByCustomer?[customer], used > 0 {
+                state.couponUsesByCustomer?[customer] = used - 1
+            }
+            return HandlerResult(state: .set(state))
+
         // MARK: Checkout, on the cart's partition
         case .checkout(let request, let address):
             guard let address else { return HandlerResult() }
             return try checkout(request, answeringTo: address, &state)
+        case .reopen(let request):
+            return try reopen(request, &state, context)
 
         // MARK: Carts
         case .create(let command):

@@ -141,14 +141,17 @@ public enum TopicCatalog {
             "The order saga asks for a product's current price, SKU and weight (its only writer)."
         ),
         internalTopic(
-            "cart", "checkout-requests", key: "cartId", "souk.cart.CheckoutCart.v1",
-            "The order saga checks a cart out: its lines at the catalog's current prices, its coupon's use counted, the cart closed (its only writer)."
+            "cart", "checkout-requests", key: "cartId", ["souk.cart.CheckoutCart.v1", "souk.cart.ReopenCart.v1"],
+            "The order saga checks a cart out (its lines at the catalog's current prices, its coupon's use counted, the cart closed), and opens it again when the order did not start (its only writer)."
         ),
         internalTopic(
             "customer", "payment-method-checks", key: "customerId", "souk.customer.PaymentMethodCheck.v1",
             "The order saga asks whether a payment token is the customer's own saved method (its only writer)."
         ),
-        internalTopic("cart", "coupon-claims", key: "couponCode", "souk.cart.CouponClaim.v1", "A cart claims one use of a coupon."),
+        internalTopic(
+            "cart", "coupon-claims", key: "couponCode", ["souk.cart.CouponClaim.v1", "souk.cart.CouponRelease.v1"],
+            "A cart checks a coupon, or claims one use of it at checkout (or gives a use back when its order did not start)."
+        ),
         internalTopic("cart", "coupon-decisions", key: "cartId", "souk.cart.CouponDecision.v1", "Whether a cart got its coupon, and its terms."),
         // Every internal topic has one transactional writer role: on the local broker a transaction
         // finishes only when every other writer's transaction on its partitions is prepared too, and

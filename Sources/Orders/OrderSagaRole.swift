@@ -141,7 +141,9 @@ public struct OrderSagaRole: ContextRole {
                 cartId: command.lines.isEmpty ? command.cartId : nil,
                 awaitingPaymentMethod: context.record.actingSystem == nil
             )
-            let state = OrderState(pending: pending, customerId: command.customerId, paymentToken: command.paymentToken, address: command.shippingAddress)
+            let state = OrderState(
+                pending: pending, customerId: command.customerId, paymentToken: command.paymentToken, address: command.shippingAddress, cartId: pending.cartId
+            )
             var outputs: [OutboundMessage]
             if pending.awaitingPaymentMethod {
                 let check = PaymentMethodCheck(orderId: command.orderId, customerId: command.customerId, paymentToken: command.paymentToken)
@@ -183,15 +185,17 @@ public struct OrderSagaRole: ContextRole {
 
         case .checkout(let checkout):
             guard let state, let pending = state.pending, pending.cartId == checkout.cartId, state.saga == nil, !pending.awaitingPaymentMethod else {
-                return HandlerResult()
+                // A cart closed for an order that was refused meanwhile (its deadline passed) opens again;
+                // one this order already started from is a copy.
+                let startedFromIt = state?.saga != nil && state?.cartId == checkout.cartId
+                guard checkout.refusal == nil, !startedFromIt else { return HandlerResult() }
+                return HandlerResult(outputs: [try reopen(checkout, because: "order \(checkout.orderId) was not placed")])
             }
             if let refusal = checkout.refusal { return try refuse(pending, orderId: checkout.orderId, PricingRefusal(refusal, field: "/cartId")) }
             switch OrderPricing.check(checkout.lines, weights: checkout.lines.map { checkout.weightGrams[$0.productId] }) {
-            case .failure(let refusal): return try refuse(pending, orderId: checkout.orderId, refusal)
+            case .failure(let refusal): return try refuse(pending, orderId: checkout.orderId, refusal, reopening: checkout)
             case .success(let priced):
-                return try start(
-                    state, pending, priced, discount: checkout.discount, cart: (checkout.cartId, checkout.couponCode), orderId: checkout.orderId, context
-                )
+                return try start(state, pending, priced, checkout: checkout, orderId: checkout.orderId, context)
             }
 
         case .cancel(let command):
@@ -251,26 +255,25 @@ public struct OrderSagaRole: ContextRole {
         _ state: OrderState,
         _ pending: PendingOrder,
         _ priced: PricedOrder,
-        discount: Money? = nil,
-        cart: (id: String, couponCode: String?)? = nil,
+        checkout: CartCheckout? = nil,
         orderId: String,
         _ context: HandlerContext
     ) throws -> HandlerResult<OrderState> {
         let started: (OrderSaga, [OrderSaga.Request])
         do throws(MoneyError) {
             started = try OrderSaga.start(
-                orderId: orderId, lines: priced.lines, weightGrams: priced.weightGrams, discount: discount, at: context.now, deadlines: deadlines
+                orderId: orderId, lines: priced.lines, weightGrams: priced.weightGrams, discount: checkout?.discount, at: context.now, deadlines: deadlines
             )
         } catch {
-            return try refuse(pending, orderId: orderId, PricingRefusal("the order cannot be priced: \(error)", field: "/lines"))
+            return try refuse(pending, orderId: orderId, PricingRefusal("the order cannot be priced: \(error)", field: "/lines"), reopening: checkout)
         }
         let (saga, requests) = started
         var state = state
         state.saga = saga
         state.pending = nil
         let created = OrderCreated(
-            orderId: orderId, customerId: state.customerId, lines: saga.lines, cartId: cart?.id, couponCode: cart?.couponCode,
-            discount: discount.flatMap { $0.amountMinor > 0 ? $0 : nil }, total: saga.total, shippingAddress: state.address, createdAt: context.now
+            orderId: orderId, customerId: state.customerId, lines: saga.lines, cartId: checkout?.cartId, couponCode: checkout?.couponCode,
+            discount: checkout?.discount.flatMap { $0.amountMinor > 0 ? $0 : nil }, total: saga.total, shippingAddress: state.address, createdAt: context.now
         )
         var outputs = [try events.event(created)]
         outputs += try commands(for: requests, saga, state, context)
@@ -294,11 +297,26 @@ public struct OrderSagaRole: ContextRole {
     }
 
     /// Answers the waiting `CreateOrder` with the refusal and forgets the order.
-    private func refuse(_ pending: PendingOrder, orderId: String, _ refusal: PricingRefusal) throws -> HandlerResult<OrderState> {
+    /// - Parameter reopening: the checkout that closed the order's cart, which opens again.
+    private func refuse(
+        _ pending: PendingOrder,
+        orderId: String,
+        _ refusal: PricingRefusal,
+        reopening checkout: CartCheckout? = nil
+    ) throws -> HandlerResult<OrderState> {
         let rejection = try events.rejection(
             commandId: pending.commandId, commandType: CreateOrder.typeName, aggregateId: orderId, reason: refusal.reason, field: refusal.field
         )
-        return HandlerResult(state: .delete, outputs: [rejection, try timers.cancel(timerID(orderId), key: orderId)])
+        var outputs = [rejection, try timers.cancel(timerID(orderId), key: orderId)]
+        if let checkout { outputs.append(try reopen(checkout, because: "order \(orderId) was refused: \(refusal.reason)")) }
+        return HandlerResult(state: .delete, outputs: outputs)
+    }
+
+    /// Opens a cart a checkout closed for an order that did not start, giving its coupon's use back.
+    private func reopen(_ checkout: CartCheckout, because reason: String) throws -> OutboundMessage {
+        try events.internalMessage(
+            topics.checkoutRequests, key: checkout.cartId, type: ReopenCart.type, ReopenCart(orderId: checkout.orderId, cartId: checkout.cartId, reason: reason)
+        )
     }
 
     /// An answer for an order this saga has no state of. On Apache Kafka the other contexts only see
@@ -421,13 +439,16 @@ public struct OrderState: Codable, Sendable, Equatable {
     public var customerId: String
     public var paymentToken: String
     public var address: Address
+    /// The cart the order checks out (or checked out).
+    public var cartId: String?
 
-    public init(saga: OrderSaga? = nil, pending: PendingOrder? = nil, customerId: String, paymentToken: String, address: Address) {
+    public init(saga: OrderSaga? = nil, pending: PendingOrder? = nil, customerId: String, paymentToken: String, address: Address, cartId: String? = nil) {
         self.saga = saga
         self.pending = pending
         self.customerId = customerId
         self.paymentToken = paymentToken
         self.address = address
+        self.cartId = cartId
     }
 
     var statusName: String { saga?.status.rawValue ?? "being priced" }

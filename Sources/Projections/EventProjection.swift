@@ -184,7 +184,11 @@ public enum EventProjection {
         case CartRevised.typeName:
             let e = try CartRevised.decode(bytes)
             let items = Dictionary(e.lines.map { ($0.productId, CartItem(sku: $0.sku, name: $0.name, quantity: $0.quantity, unitPriceMinor: $0.unitPrice.amountMinor)) }) { $1 }
-            try session.query("UPDATE carts SET items = $2::jsonb, coupon_code = $3 WHERE cart_id = $1", [e.cartId, try json(items), e.couponCode])
+            // A revised cart is open: a checkout was refused, or its order did not start.
+            try session.query(
+                "UPDATE carts SET items = $2::jsonb, coupon_code = $3, checked_out_by = NULL, checked_out_at = NULL WHERE cart_id = $1",
+                [e.cartId, try json(items), e.couponCode]
+            )
             try setTotals(e.cartId, e.totals, at, session)
         case CartCheckedOut.typeName:
             let e = try CartCheckedOut.decode(bytes)

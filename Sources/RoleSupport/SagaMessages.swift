@@ -212,3 +212,16 @@ public struct PaymentMethodAnswer: InternalMessage, Equatable {
         self.refusal = refusal
     }
 }
+
+/// A cart closed for an order that did not start opens again, and its coupon's use is given back.
+public struct ReopenCart: InternalMessage, Equatable {
+    public static let type = "souk.cart.ReopenCart.v1"
+    public var orderId: String
+    public var cartId: String
+    public var reason: String
+    public init(orderId: String, cartId: String, reason: String) {
+        self.orderId = orderId
+        self.cartId = cartId
+        self.reason = reason
+    }
+}

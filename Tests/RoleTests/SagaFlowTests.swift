@@ -309,12 +309,7 @@ import Testing
         )
         let outputs = try await saga.process(record)
         #expect(outputs.contains { $0.topic == "souk.cart.quote-requests.v1" })
-        for output in outputs where output.topic == TimerClient.defaultTopic {
-            try await harness.send(
-                topic: output.topic, key: output.key.map { String(decoding: $0, as: UTF8.self) }, type: output.headers.string(CloudEventHeader.type) ?? "",
-                value: output.value ?? [], headers: output.headers
-            )
-        }
+        for output in outputs where output.topic == TimerClient.defaultTopic { try await forward(output) }
         #expect(saga.state("o1")?.pending != nil)
         try await harness.advance(by: 31)
         let rejection = try harness.events(CommandRejected.self).last
@@ -408,6 +403,23 @@ import Testing
         #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(240_000, "VND")])
     }
 
+    @Test func aProductNowSoldInAnotherCurrencyLeavesTheCartAndRefusesTheCheckout() async throws {
+        try await stock("A", 10)
+        try await stock("B", 10)
+        try await product("A")
+        try await product("B")
+        try await cart("cart-1", [("A", 1), ("B", 1)])
+        let change = PriceChanged(productId: "p-b", sku: "B", oldPrice: Money(50_000, "VND"), newPrice: Money(2_00, "USD"), changedAt: harness.now)
+        try await harness.send(change, to: "souk.product.events.v1")
+        try await place([], cart: "cart-1")
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == [
+            "cart cart-1 changed since it was shown (B is now priced in USD, the cart in VND, and left the cart); check out again to pay what it shows now"
+        ])
+        #expect(carts.state("cart:cart-1")?.cart?.lines.map(\.sku) == ["A"])
+        try await place([], cart: "cart-1")
+        #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(100_000, "VND")])
+    }
+
     @Test func twoCheckoutsWantingTheLastUseOfACouponGetItOnce() async throws {
         try await stock("A", 10)
         try await product("A")
@@ -440,5 +452,55 @@ import Testing
         // Used up, it is refused when applied too.
         try await cart("cart-3", [("A", 1)], coupon: "ONE-EACH")
         #expect(try harness.events(CommandRejected.self).last?.reason == "coupon may be used 1 time per customer")
+    }
+
+    // MARK: - A cart closed for an order that did not start opens again
+
+    @Test func anOrderRefusedAfterItsCheckoutOpensTheCartAndGivesTheCouponBack() async throws {
+        try await stock("A", 10)
+        try await product("A", grams: 600_000_000)
+        try await cart("cart-1", [("A", 2)], coupon: "LAST")
+        try await place([], cart: "cart-1")
+        #expect(try harness.events(CommandRejected.self).map(\.reason) == ["the parcel would weigh over 1000000000 g"])
+        #expect(try harness.events(CartCheckedOut.self).count == 1 && carts.state("cart:cart-1")?.cart?.checkedOutBy == nil)
+        #expect(try harness.events(CartRevised.self).last?.reason == "order o1 was refused: the parcel would weigh over 1000000000 g; the cart is open again")
+        #expect(carts.state("coupon:LAST")?.couponUses == 0, "the use is given back")
+        #expect(levels("A") == [10, 0, 0] && payment.state("pay-o1") == nil)
+    }
+
+    @Test func aCheckoutThatCompletesAfterItsOrderTimedOutOpensTheCartAgain() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await cart("cart-1", [("A", 1)], coupon: "LAST")
+        let command = CreateOrder(orderId: "o1", customerId: "c1", cartId: "cart-1", lines: [], shippingAddress: .example, paymentToken: "tok_visa")
+        let record = InboundRecord(
+            topic: "souk.order.commands.v1", partition: 0, offset: 98, key: "o1", value: try command.encoded(),
+            headers: [
+                KafkaHeader(key: CloudEventHeader.type, string: CreateOrder.typeName), KafkaHeader(key: CloudEventHeader.id, string: "cmd-slow"),
+                KafkaHeader(key: SoukHeader.actor, string: "system:flow-tests"),
+            ], timestamp: harness.now
+        )
+        // The saga's checkout request is held back past the order's deadline; the timer goes out.
+        let outputs = try await saga.process(record)
+        let held = try #require(outputs.first { $0.topic == "souk.cart.checkout-requests.v1" })
+        for output in outputs where output.topic == TimerClient.defaultTopic { try await forward(output) }
+        try await harness.advance(by: 31)
+        #expect(try harness.events(CommandRejected.self).last?.commandId == "cmd-slow")
+        try await forward(held)
+        #expect(try harness.events(CartCheckedOut.self).count == 1)
+        #expect(carts.state("cart:cart-1")?.cart?.checkedOutBy == nil && carts.state("coupon:LAST")?.couponUses == 0)
+        #expect(try harness.events(CartRevised.self).last?.reason == "order o1 was not placed; the cart is open again")
+        #expect(try harness.events(OrderCreated.self).isEmpty)
+        // Open again, it checks out for a new order.
+        try await place([], cart: "cart-1", id: "o2")
+        #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(70_000, "VND")])
+    }
+
+    /// Sends an output of a role through the harness as it was produced.
+    func forward(_ output: KafkaProducerMessage) async throws {
+        try await harness.send(
+            topic: output.topic, key: output.key.map { String(decoding: $0, as: UTF8.self) }, type: output.headers.string(CloudEventHeader.type) ?? "",
+            value: output.value ?? [], headers: output.headers
+        )
     }
 }
