@@ -96,6 +96,7 @@ public struct ProjectionRebuild: Sendable {
             try session.query("CREATE SCHEMA \(building)")
             try session.query("SET LOCAL search_path TO \(building)")
             for statement in statements { try session.query(statement) }
+            try session.query("CREATE TABLE \(building).\(Self.appliedTable) (event_id text PRIMARY KEY)")
         }
         let types = projection.eventTypes.map { "'\($0)'" }.joined(separator: ", ")
         let total = Int(try await database.query("SELECT count(*) FROM public.event_archive WHERE event_type IN (\(types))")[0, "count"] ?? "0") ?? 0
@@ -105,27 +106,28 @@ public struct ProjectionRebuild: Sendable {
         while true {
             let (count, next) = try await database.transaction { [position] session in
                 try session.query("SET LOCAL search_path TO \(building), public")
-                return try Self.replay(types: types, after: position, limit: batchSize, session)
+                return try Self.replay(types: types, after: position, limit: batchSize, recordingIn: building, session)
             }
             applied += count
-            position = next
+            position = next ?? position
             progress(Progress(applied: applied, total: max(total, applied), elapsed: .now - started))
             if count < batchSize { break }
         }
         // The switch: nothing reaches the live tables while the rest is replayed, checked and swapped.
+        // The rest is every event not applied yet, wherever it sorts: one a projector archived on a
+        // partition the replay had passed while it went is behind its position, not after it.
         let tables = projection.tables
         let sourceSQL = "SELECT \(projection.sourceCount) AS n FROM public.event_archive WHERE event_type IN (\(types))"
-        return try await database.transaction { [position, applied] session in
+        return try await database.transaction { [applied] session in
             for table in tables { try session.query("LOCK TABLE public.\(table) IN ACCESS EXCLUSIVE MODE") }
             try session.query("SET LOCAL search_path TO \(building), public")
             var caughtUp = applied
-            var cursor = position
             while true {
-                let (count, next) = try Self.replay(types: types, after: cursor, limit: batchSize, session)
+                let (count, _) = try Self.replay(types: types, after: nil, limit: batchSize, recordingIn: building, session)
                 caughtUp += count
-                cursor = next
                 if count < batchSize { break }
             }
+            try session.query("DROP TABLE \(building).\(Self.appliedTable)")
             var rows: [String: [Int]] = [:]
             for table in tables {
                 let rebuilt = Int(try session.query("SELECT count(*) FROM \(building).\(table)")[0, "count"] ?? "") ?? -1
@@ -165,17 +167,35 @@ public struct ProjectionRebuild: Sendable {
         var eventID = ""
     }
 
-    /// Applies up to `limit` archived events after `position`, in each partition's order.
-    static func replay(types: String, after position: ArchivePosition, limit: Int, _ session: PostgresSession) throws -> (Int, ArchivePosition) {
-        let rows = try session.query(
+    /// Where the events a rebuild applied are listed, in its schema.
+    static let appliedTable = "rebuild_applied"
+
+    /// Applies up to `limit` archived events after `position` (`nil`: any not applied yet), in each
+    /// partition's order, and lists them in `schema`'s table of applied events.
+    static func replay(
+        types: String,
+        after position: ArchivePosition?,
+        limit: Int,
+        recordingIn schema: String,
+        _ session: PostgresSession
+    ) throws -> (Int, ArchivePosition?) {
+        let columns = """
+            SELECT a.event_id, a.event_type, a.topic, a.kafka_partition, a.kafka_offset, a.event_key, a.correlation_id, a.causation_id,
+                to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, a.payload::text AS payload
+            FROM public.event_archive a
             """
-            SELECT event_id, event_type, topic, kafka_partition, kafka_offset, event_key, correlation_id, causation_id,
-                to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, payload::text AS payload
-            FROM public.event_archive WHERE event_type IN (\(types)) AND (topic, kafka_partition, kafka_offset, event_id) > ($1, $2::integer, $3::bigint, $4)
-            ORDER BY topic, kafka_partition, kafka_offset, event_id LIMIT \(limit)
-            """,
-            [position.topic, String(position.partition), String(position.offset), position.eventID]
-        ).records
+        let order = "ORDER BY a.topic, a.kafka_partition, a.kafka_offset, a.event_id LIMIT \(limit)"
+        let rows =
+            if let position {
+                try session.query(
+                    "\(columns) WHERE a.event_type IN (\(types)) AND (a.topic, a.kafka_partition, a.kafka_offset, a.event_id) > ($1, $2::integer, $3::bigint, $4) \(order)",
+                    [position.topic, String(position.partition), String(position.offset), position.eventID]
+                ).records
+            } else {
+                try session.query(
+                    "\(columns) WHERE a.event_type IN (\(types)) AND NOT EXISTS (SELECT 1 FROM \(schema).\(appliedTable) r WHERE r.event_id = a.event_id) \(order)"
+                ).records
+            }
         var last = position
         for row in rows {
             guard let id = row["event_id"] ?? nil, let type = row["event_type"] ?? nil, let topic = row["topic"] ?? nil,
@@ -189,6 +209,10 @@ public struct ProjectionRebuild: Sendable {
                 occurredAt: ReadModelQueries.date(row["occurred_at"]) ?? Date(timeIntervalSince1970: 0), payload: Array(payload.utf8)
             )
             try EventProjection.reapply(event, in: session)
+        }
+        let ids = rows.compactMap { $0["event_id"] ?? nil }
+        if !ids.isEmpty {
+            try session.query("INSERT INTO \(schema).\(appliedTable) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", [ReadModelQueries.textArray(ids)])
         }
         return (rows.count, last)
     }

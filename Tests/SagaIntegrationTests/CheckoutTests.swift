@@ -14,7 +14,7 @@ import TestSupport
 
     @Test func twoCheckoutsRaceForACouponsLastUseAndAMovedPriceIsShownFirst() async throws {
         let rig = try await SagaRig(
-            stack: stack, reservationTTL: 120, deadlines: .init(reservation: 30, payment: 30, shipment: 30, delivery: 600),
+            stack: stack, reservationTTL: 120, deadlines: .init(reservation: 30, payment: 30, shipment: 30, delivery: 600), projector: false,
             coupons: [Coupon(code: "LAST", discount: .fixed(Money(30_000, "VND")), usageLimit: 1)]
         )
         defer { rig.stop() }
@@ -59,7 +59,7 @@ import TestSupport
     /// Straight on the command topic from a producer that names no principal: its price of 1 is
     /// ignored, the catalog's is charged, with its saved method; the parcel weighs what the products do.
     @Test func aCallersPriceIsIgnoredOnTheTopic() async throws {
-        let rig = try await SagaRig(stack: stack, reservationTTL: 120, deadlines: .init(reservation: 30, payment: 30, shipment: 30, delivery: 600))
+        let rig = try await SagaRig(stack: stack, reservationTTL: 120, deadlines: .init(reservation: 30, payment: 30, shipment: 30, delivery: 600), projector: false)
         defer { rig.stop() }
         let id = { (name: String) in "\(rig.run)-\(name)" }
         let customer = "\(rig.run)-customer"
