@@ -1,5 +1,6 @@
 import Commerce
 import Contracts
+import Foundation
 import RoleSupport
 
 /// A cart asks the product's partition for its current price.
@@ -112,6 +113,8 @@ public struct PendingCheckout: Codable, Sendable, Equatable {
     var quotes: [String: ProductPrice] = [:]
     /// Products the catalog no longer sells.
     var gone: [String] = []
+    /// When the coupon's use was claimed.
+    var claimedAt: Date?
 
     func answered(_ cart: Cart) -> Bool { cart.lines.allSatisfy { quotes[$0.productId] != nil || gone.contains($0.productId) } }
 }

@@ -60,7 +60,9 @@ extension CartRole {
             }
         }
         if !changes.isEmpty { return try revise(cart, because: changes.joined(separator: "; "), pending, &state, context) }
-        guard let coupon = cart.coupon else { return try close(cart, pending, &state, context) }
+        guard let coupon = cart.coupon, cart.couponUseCounted == false else { return try close(cart, pending, &state, context) }
+        pending.claimedAt = context.now
+        state.checkout = pending
         let claim = CouponClaim(
             cartId: cart.cartId, couponCode: coupon.code, subtotal: try cart.subtotal(), commandId: pending.marker, customerId: cart.customerId, use: true
         )
@@ -90,13 +92,17 @@ extension CartRole {
             return HandlerResult(state: .set(state), outputs: [try answer(with(refusal) { $0.refusal = "cart \(cart.cartId)'s total is out of range at today's prices" }, to: pending.replyTo)])
         }
         state.cart = cart
-        let revised = CartRevised(cartId: cart.cartId, lines: cart.lines, couponCode: cart.coupon?.code, totals: totals, reason: reason, revisedAt: context.now)
+        let revised = CartRevised(
+            cartId: cart.cartId, lines: cart.lines, couponCode: cart.coupon?.code, totals: totals, reason: reason.clipped(to: 2_000), revisedAt: context.now
+        )
         return HandlerResult(state: .set(state), outputs: [try checkoutEvent(revised, context), try answer(refusal, to: pending.replyTo)])
     }
 
     private func close(_ cart: Cart, _ pending: PendingCheckout, _ state: inout CartState, _ context: HandlerContext) throws -> HandlerResult<CartState> {
         var cart = cart
-        let totals = try cart.totals(at: context.now)
+        // The discount the coupon's partition granted, at the time it was asked: a coupon that expired
+        // since still takes off what its use was counted for.
+        let totals = try cart.totals(at: pending.claimedAt ?? context.now)
         cart.checkedOutBy = pending.orderId
         state.cart = cart
         state.checkout = nil
@@ -128,7 +134,7 @@ extension CartRole {
         state.cart = cart
         let revised = CartRevised(
             cartId: cart.cartId, lines: cart.lines, couponCode: cart.coupon?.code, totals: try cart.totals(at: context.now),
-            reason: "\(request.reason); the cart is open again", revisedAt: context.now
+            reason: "\(request.reason); the cart is open again".clipped(to: 2_000), revisedAt: context.now
         )
         var outputs = [try checkoutEvent(revised, context)]
         if let coupon = cart.coupon {

@@ -263,6 +263,7 @@ public struct CartRole: ContextRole {
                 return refused
             }
             cart.coupon = coupon
+            cart.couponUseCounted = false
             state.cart = cart
             let totals = try cart.totals(at: context.now)
             let event = CouponApplied(cartId: cart.cartId, couponCode: coupon.code, discount: totals.discount, totals: totals)

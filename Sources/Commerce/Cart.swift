@@ -13,6 +13,9 @@ public struct Cart: Codable, Sendable, Equatable {
     public var coupon: Coupon?
     /// The order that checked the cart out; a checked-out cart takes no more changes.
     public var checkedOutBy: String?
+    /// Whether the coupon's use is counted yet (at checkout). `nil` with a coupon: it was applied
+    /// when applying it counted its use, which a checkout must not count again.
+    public var couponUseCounted: Bool?
 
     public init(cartId: String, customerId: String, currency: String, lines: [Line] = [], coupon: Coupon? = nil) {
         self.cartId = cartId

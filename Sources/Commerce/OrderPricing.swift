@@ -96,8 +96,9 @@ public struct PricingRefusal: Error, Sendable, Equatable {
     public var reason: String
     public var field: String
 
+    /// `reason` is clipped to what a `CommandRejected` carries.
     public init(_ reason: String, field: String) {
-        self.reason = reason
+        self.reason = reason.clipped(to: 1_000)
         self.field = field
     }
 }

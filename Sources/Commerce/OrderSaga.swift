@@ -161,6 +161,12 @@ public struct OrderSaga: Codable, Sendable, Equatable {
             reserved.insert(sku)
             history.append(Step(name: "reserved \(sku)", at: now))
             guard Set(skus).isSubset(of: reserved) else { return [] }
+            if total.amountMinor == 0 {
+                // A coupon took it all: nothing to charge, so on to shipping at once.
+                paid = true
+                history.append(Step(name: "nothing to pay", at: now))
+                return ship(at: now)
+            }
             status = .awaitingPayment
             deadline = now + deadlines.payment
             history.append(Step(name: "awaiting payment", at: now))
@@ -179,11 +185,8 @@ public struct OrderSaga: Codable, Sendable, Equatable {
 
         case (.awaitingPayment, .paymentProcessed):
             paid = true
-            status = .shipping
-            shipmentId = plannedShipmentId
-            deadline = now + deadlines.shipment
             history.append(Step(name: "paid", at: now))
-            return skus.map { .confirm(sku: $0, quantity: quantity($0), reservationId: reservationId($0)) } + [.createShipment(shipmentId: plannedShipmentId)]
+            return ship(at: now)
 
         case (.awaitingPayment, .paymentFailed(let reason)):
             return end(.failed, "payment failed: \(reason)", at: now)
@@ -219,6 +222,14 @@ public struct OrderSaga: Codable, Sendable, Equatable {
         }
     }
 
+    /// Paid (or nothing to pay): the reservations become sales and the parcel is asked for.
+    private mutating func ship(at now: Date) -> [Request] {
+        status = .shipping
+        shipmentId = plannedShipmentId
+        deadline = now + deadlines.shipment
+        return skus.map { .confirm(sku: $0, quantity: quantity($0), reservationId: reservationId($0)) } + [.createShipment(shipmentId: plannedShipmentId)]
+    }
+
     /// Ends the order, undoing what was done: reservations released; once paid, the payment refunded,
     /// the undispatched shipment cancelled and sold stock returned.
     private mutating func end(_ terminal: Status, _ reason: String, at now: Date) -> [Request] {
@@ -229,8 +240,10 @@ public struct OrderSaga: Codable, Sendable, Equatable {
         } else {
             // Confirmations still in flight come back as late `stockConfirmed` and are returned then.
             compensations += confirmed.sorted().map { .returnStock(sku: $0, quantity: quantity($0), reservationId: reservationId($0)) }
-            compensations.append(.refund(paymentId: paymentId, amount: total))
-            refundRequested = true
+            if total.amountMinor > 0 {
+                compensations.append(.refund(paymentId: paymentId, amount: total))
+                refundRequested = true
+            }
             if let shipmentId, !dispatched {
                 compensations.append(.cancelShipment(shipmentId: shipmentId))
                 shipmentCancelled = true

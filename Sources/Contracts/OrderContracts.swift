@@ -112,14 +112,13 @@ public struct CreateOrder: TopicMessage {
 
     public static let schema = Schema.object([
         .init("orderId", .id()), .init("customerId", .id()),
-        .init("cartId", .id(), required: false, description: "with no lines: the order checks this cart out (its lines at the catalog's prices, its coupon)"),
+        .init("cartId", .id(), required: false, description: "the order checks this cart out (its lines at the catalog's prices, its coupon); send no lines with it"),
         .init("lines", .array(OrderItem.schema, maxItems: 100), required: false, description: "what to order, when not a cart's checkout"),
         .init("shippingAddress", .address),
         .init("paymentToken", .text(max: 200, min: 1)),
     ])
     public static let example = CreateOrder(
-        orderId: "order-1", customerId: "cust-1", cartId: "cart-1",
-        lines: [OrderItem(productId: "prod-1", sku: "TEA-OOLONG-100", quantity: 2)],
+        orderId: "order-1", customerId: "cust-1", cartId: "cart-1", lines: [],
         shippingAddress: .example, paymentToken: "tok_visa"
     )
 }

@@ -123,7 +123,7 @@ public struct CustomerRole: ContextRole {
                 } else {
                     "the payment token is not a payment method customer \(check.customerId) saved"
                 }
-            let answer = PaymentMethodAnswer(orderId: check.orderId, refusal: refusal)
+            let answer = PaymentMethodAnswer(orderId: check.orderId, refusal: refusal, field: state.profile == nil ? "/customerId" : "/paymentToken")
             return HandlerResult(outputs: [try internalMessage(address.topic, key: address.key, PaymentMethodAnswer.type, answer)])
 
         case .updateBilling(let command):

@@ -132,6 +132,11 @@ public struct OrderSagaRole: ContextRole {
             if command.lines.isEmpty && command.cartId == nil {
                 return reject(context, CreateOrder.typeName, command.orderId, "an order needs lines, or a cartId to check out", "/lines")
             }
+            if !command.lines.isEmpty && command.cartId != nil {
+                return reject(
+                    context, CreateOrder.typeName, command.orderId, "an order has lines or a cartId to check out, not both (a cart's checkout sends no lines)", "/cartId"
+                )
+            }
             // The order starts once the catalog has priced it (its products' quotes, or the cart's
             // checkout); before that, an end user's payment token must prove to be a method the
             // customer saved. Until then only the request is kept.
@@ -159,7 +164,9 @@ public struct OrderSagaRole: ContextRole {
 
         case .paymentMethod(let answer):
             guard var state, var pending = state.pending, state.saga == nil, pending.awaitingPaymentMethod else { return HandlerResult() }
-            if let refusal = answer.refusal { return try refuse(pending, orderId: answer.orderId, PricingRefusal(refusal, field: "/paymentToken")) }
+            if let refusal = answer.refusal {
+                return try refuse(pending, orderId: answer.orderId, PricingRefusal(refusal, field: answer.field ?? "/paymentToken"))
+            }
             pending.awaitingPaymentMethod = false
             state.pending = pending
             return HandlerResult(state: .set(state), outputs: try pricingRequests(pending, orderId: answer.orderId, customerId: state.customerId))
@@ -189,11 +196,12 @@ public struct OrderSagaRole: ContextRole {
                 // one this order already started from is a copy.
                 let startedFromIt = state?.saga != nil && state?.cartId == checkout.cartId
                 guard checkout.refusal == nil, !startedFromIt else { return HandlerResult() }
-                return HandlerResult(outputs: [try reopen(checkout, because: "order \(checkout.orderId) was not placed")])
+                return HandlerResult(outputs: [try reopen(checkout.cartId, for: checkout.orderId, because: "order \(checkout.orderId) was not placed")])
             }
             if let refusal = checkout.refusal { return try refuse(pending, orderId: checkout.orderId, PricingRefusal(refusal, field: "/cartId")) }
             switch OrderPricing.check(checkout.lines, weights: checkout.lines.map { checkout.weightGrams[$0.productId] }) {
-            case .failure(let refusal): return try refuse(pending, orderId: checkout.orderId, refusal, reopening: checkout)
+            case .failure(let refusal):
+                return try refuse(pending, orderId: checkout.orderId, PricingRefusal(refusal.reason, field: "/cartId"), reopening: checkout)
             case .success(let priced):
                 return try start(state, pending, priced, checkout: checkout, orderId: checkout.orderId, context)
             }
@@ -212,7 +220,14 @@ public struct OrderSagaRole: ContextRole {
             if context.record.actingCustomer != nil {
                 return reject(context, UpdateOrderStatus.typeName, command.orderId, "only operators move an order's status", "/status")
             }
-            guard let saga = state.saga else { return reject(context, UpdateOrderStatus.typeName, command.orderId, state.stillPricing(command.orderId), "/status") }
+            guard let saga = state.saga else {
+                // An operator may end an order stuck while it is priced; nothing was reserved or charged yet.
+                guard command.status == "failed" || command.status == "cancelled", let pending = state.pending else {
+                    return reject(context, UpdateOrderStatus.typeName, command.orderId, state.stillPricing(command.orderId), "/status")
+                }
+                let reason = "ended by an operator while it was priced: \(command.reason ?? command.status)"
+                return try refuse(pending, orderId: command.orderId, PricingRefusal(reason, field: "/orderId"))
+            }
             if saga.status.isTerminal {
                 return reject(context, UpdateOrderStatus.typeName, command.orderId, OrderSaga.Refusal.alreadyEnded(saga.status).description, "/status")
             }
@@ -239,8 +254,12 @@ public struct OrderSagaRole: ContextRole {
             guard var state else { return try undoStray(sagaInput, context) }
             guard var saga = state.saga else {
                 // An order being priced hears only its deadline: the catalog did not answer in time.
-                guard sagaInput == .tick, let pending = state.pending, let orderId = context.record.key, now >= pending.deadline else { return HandlerResult() }
-                return try refuse(pending, orderId: orderId, PricingRefusal("the order could not be priced in time (its products, its cart or its payment method went unanswered); place it again", field: "/lines"))
+                guard sagaInput == .tick, let pending = state.pending, let orderId = context.record.key else { return HandlerResult() }
+                // A timer that went off early (a clock ahead of this one) is set again: firing removed it.
+                guard now >= pending.deadline else { return HandlerResult(outputs: [try deadlineTimer(orderId, at: pending.deadline, context)]) }
+                let waitedFor = pending.awaitingPaymentMethod ? "its payment method" : pending.cartId.map { "cart \($0)'s checkout" } ?? "its products' prices"
+                let field = pending.awaitingPaymentMethod ? "/paymentToken" : pending.cartId == nil ? "/lines" : "/cartId"
+                return try refuse(pending, orderId: orderId, PricingRefusal("the order could not be priced in time (\(waitedFor) went unanswered); place it again", field: field))
             }
             if let note { saga.note(note, at: now) }
             state.saga = saga
@@ -265,7 +284,8 @@ public struct OrderSagaRole: ContextRole {
                 orderId: orderId, lines: priced.lines, weightGrams: priced.weightGrams, discount: checkout?.discount, at: context.now, deadlines: deadlines
             )
         } catch {
-            return try refuse(pending, orderId: orderId, PricingRefusal("the order cannot be priced: \(error)", field: "/lines"), reopening: checkout)
+            let refusal = PricingRefusal("the order cannot be priced: \(error)", field: checkout == nil ? "/lines" : "/cartId")
+            return try refuse(pending, orderId: orderId, refusal, reopening: checkout)
         }
         let (saga, requests) = started
         var state = state
@@ -308,14 +328,15 @@ public struct OrderSagaRole: ContextRole {
             commandId: pending.commandId, commandType: CreateOrder.typeName, aggregateId: orderId, reason: refusal.reason, field: refusal.field
         )
         var outputs = [rejection, try timers.cancel(timerID(orderId), key: orderId)]
-        if let checkout { outputs.append(try reopen(checkout, because: "order \(orderId) was refused: \(refusal.reason)")) }
+        if let checkout { outputs.append(try reopen(checkout.cartId, for: orderId, because: "order \(orderId) was refused: \(refusal.reason)")) }
         return HandlerResult(state: .delete, outputs: outputs)
     }
 
-    /// Opens a cart a checkout closed for an order that did not start, giving its coupon's use back.
-    private func reopen(_ checkout: CartCheckout, because reason: String) throws -> OutboundMessage {
+    /// Opens a cart a checkout closed for an order that did not start, or failed or was cancelled,
+    /// giving its coupon's use back.
+    private func reopen(_ cartId: String, for orderId: String, because reason: String) throws -> OutboundMessage {
         try events.internalMessage(
-            topics.checkoutRequests, key: checkout.cartId, type: ReopenCart.type, ReopenCart(orderId: checkout.orderId, cartId: checkout.cartId, reason: reason)
+            topics.checkoutRequests, key: cartId, type: ReopenCart.type, ReopenCart(orderId: orderId, cartId: cartId, reason: String(reason.prefix(1_000)))
         )
     }
 
@@ -357,6 +378,10 @@ public struct OrderSagaRole: ContextRole {
             }
             if saga.status.isTerminal {
                 outputs.append(try timers.cancel(timerID(orderId), key: orderId))
+            }
+            // An order that checked a cart out and failed or was cancelled opens it again, its coupon's use given back.
+            if saga.status == .failed || saga.status == .cancelled, let cartId = state.cartId {
+                outputs.append(try reopen(cartId, for: orderId, because: "order \(orderId) \(saga.status.rawValue): \(saga.endReason ?? "")"))
             }
         }
         // A deadline that moved needs its timer; so does one whose timer just went off early (a clock

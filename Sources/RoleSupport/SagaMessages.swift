@@ -205,11 +205,13 @@ public struct PaymentMethodCheck: InternalMessage, Equatable {
 public struct PaymentMethodAnswer: InternalMessage, Equatable {
     public static let type = "souk.customer.PaymentMethodAnswer.v1"
     public var orderId: String
-    /// Why the token may not be used (`nil`: it is the customer's own).
+    /// Why the token may not be used (`nil`: it is the customer's own), and the command's field at fault.
     public var refusal: String?
-    public init(orderId: String, refusal: String? = nil) {
+    public var field: String?
+    public init(orderId: String, refusal: String? = nil, field: String? = nil) {
         self.orderId = orderId
         self.refusal = refusal
+        self.field = field
     }
 }
 

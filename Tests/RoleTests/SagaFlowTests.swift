@@ -32,6 +32,7 @@ import Testing
             Coupon(code: "TEN", discount: .percentage(basisPoints: 1_000)),
             Coupon(code: "LAST", discount: .fixed(Money(30_000, "VND")), usageLimit: 1),
             Coupon(code: "ONE-EACH", discount: .fixed(Money(5_000, "VND")), perCustomerLimit: 1),
+            Coupon(code: "FREE", discount: .percentage(basisPoints: 10_000)),
         ]))
         _ = harness.add(CustomerRole())
     }
@@ -314,7 +315,8 @@ import Testing
         try await harness.advance(by: 31)
         let rejection = try harness.events(CommandRejected.self).last
         #expect(rejection?.commandId == "cmd-late")
-        #expect(rejection?.reason == "the order could not be priced in time (its products, its cart or its payment method went unanswered); place it again")
+        #expect(rejection?.reason == "the order could not be priced in time (its products' prices went unanswered); place it again")
+        #expect(rejection?.field == "/lines")
         #expect(saga.state("o1") == nil)
     }
 
@@ -502,5 +504,68 @@ import Testing
             topic: output.topic, key: output.key.map { String(decoding: $0, as: UTF8.self) }, type: output.headers.string(CloudEventHeader.type) ?? "",
             value: output.value ?? [], headers: output.headers
         )
+    }
+
+    @Test func anOrderACouponMadeFreeShipsWithoutAPayment() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await cart("cart-1", [("A", 2)], coupon: "FREE")
+        try await place([], cart: "cart-1")
+        #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(0, "VND")])
+        #expect(order.status == .shipping && payment.state("pay-o1") == nil && shipping.state("ship-o1") != nil)
+        #expect(orderEvents == ["OrderCreated", "OrderStatusUpdated(shipping)"])
+        // Cancelled before dispatch: the stock comes back, there is nothing to refund.
+        try await harness.send(CancelOrder(orderId: "o1", reason: "changed my mind"), to: "souk.order.commands.v1")
+        #expect(order.status == .cancelled && levels("A") == [10, 0, 0])
+        #expect(try harness.events(RefundCompleted.self).isEmpty && harness.deadLetters.isEmpty)
+    }
+
+    @Test func anOrderThatFailsAfterItsCheckoutOpensTheCartAndGivesTheCouponBack() async throws {
+        try await stock("A", 1)
+        try await product("A")
+        try await cart("cart-1", [("A", 2)], coupon: "LAST")
+        try await place([], cart: "cart-1")
+        #expect(orderEvents == ["OrderCreated", "OrderStatusUpdated(failed)"])
+        #expect(carts.state("cart:cart-1")?.cart?.checkedOutBy == nil && carts.state("coupon:LAST")?.couponUses == 0)
+        #expect(try harness.events(CartRevised.self).last?.reason == "order o1 failed: A: out of stock: 2 requested, 1 available; the cart is open again")
+    }
+
+    @Test func aCartWhoseCouponWasCountedWhenAppliedIsNotCountedAgain() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await cart("cart-1", [("A", 1)], coupon: "LAST")
+        // As a cart applied before uses were counted at checkout keeps it: its use already counted.
+        var legacy = try #require(carts.state("cart:cart-1"))
+        legacy.cart?.couponUseCounted = nil
+        carts.store[0, "cart:cart-1"] = StoredState(state: legacy)
+        try await place([], cart: "cart-1")
+        #expect(try harness.events(OrderCreated.self).map(\.total) == [Money(70_000, "VND")])
+        #expect(carts.state("coupon:LAST")?.couponUses == nil)
+    }
+
+    @Test func anOperatorEndsAnOrderStuckWhileItIsPriced() async throws {
+        try await stock("A", 10)
+        let command = CreateOrder(orderId: "o1", customerId: "c1", lines: [OrderItem(productId: "p-a", sku: "A", quantity: 1)], shippingAddress: .example, paymentToken: "tok_visa")
+        let record = InboundRecord(
+            topic: "souk.order.commands.v1", partition: 0, offset: 97, key: "o1", value: try command.encoded(),
+            headers: [
+                KafkaHeader(key: CloudEventHeader.type, string: CreateOrder.typeName), KafkaHeader(key: CloudEventHeader.id, string: "cmd-stuck"),
+                KafkaHeader(key: SoukHeader.actor, string: "system:flow-tests"),
+            ], timestamp: harness.now
+        )
+        _ = try await saga.process(record)
+        try await harness.send(UpdateOrderStatus(orderId: "o1", status: "failed", reason: "catalog down"), to: "souk.order.commands.v1")
+        let rejection = try #require(try harness.events(CommandRejected.self).last)
+        #expect(rejection.commandId == "cmd-stuck" && rejection.reason == "ended by an operator while it was priced: catalog down")
+        #expect(saga.state("o1") == nil)
+    }
+
+    @Test func anOrderWithLinesAndACartIsRefused() async throws {
+        try await stock("A", 10)
+        try await product("A")
+        try await cart("cart-1", [("A", 1)])
+        try await place([OrderItem(productId: "p-a", sku: "A", quantity: 1)], cart: "cart-1")
+        #expect(try harness.events(CommandRejected.self).map(\.field) == ["/cartId"])
+        #expect(try harness.events(OrderCreated.self).isEmpty && carts.state("cart:cart-1")?.cart?.checkedOutBy == nil)
     }
 }
