@@ -101,21 +101,33 @@ public struct ProjectionRebuild: Sendable {
         let types = projection.eventTypes.map { "'\($0)'" }.joined(separator: ", ")
         let total = Int(try await database.query("SELECT count(*) FROM public.event_archive WHERE event_type IN (\(types))")[0, "count"] ?? "0") ?? 0
         let started = ContinuousClock.now
+        // An event archived in a transaction that began before this is committed before the replay
+        // starts (a projector's transaction lasts a batch, far less): the replay sees it in order.
+        let stragglersSince = (Date() - Self.stragglerWindow).rfc3339
         var position = ArchivePosition()
         var applied = 0
         while true {
             let (count, next) = try await database.transaction { [position] session in
                 try session.query("SET LOCAL search_path TO \(building), public")
-                return try Self.replay(types: types, after: position, limit: batchSize, recordingIn: building, session)
+                return try Self.replay(types: types, after: position, since: stragglersSince, limit: batchSize, recordingIn: building, session)
             }
             applied += count
             position = next ?? position
             progress(Progress(applied: applied, total: max(total, applied), elapsed: .now - started))
             if count < batchSize { break }
         }
+        // What the position missed: an event a projector archived on a partition the replay had
+        // already passed sorts behind its position. First without locks, then under them: the rest
+        // is every recent event not applied yet, wherever it sorts.
+        while true {
+            let (count, _) = try await database.transaction { session in
+                try session.query("SET LOCAL search_path TO \(building), public")
+                return try Self.replay(types: types, after: nil, since: stragglersSince, limit: batchSize, recordingIn: building, session)
+            }
+            applied += count
+            if count < batchSize { break }
+        }
         // The switch: nothing reaches the live tables while the rest is replayed, checked and swapped.
-        // The rest is every event not applied yet, wherever it sorts: one a projector archived on a
-        // partition the replay had passed while it went is behind its position, not after it.
         let tables = projection.tables
         let sourceSQL = "SELECT \(projection.sourceCount) AS n FROM public.event_archive WHERE event_type IN (\(types))"
         return try await database.transaction { [applied] session in
@@ -123,7 +135,7 @@ public struct ProjectionRebuild: Sendable {
             try session.query("SET LOCAL search_path TO \(building), public")
             var caughtUp = applied
             while true {
-                let (count, _) = try Self.replay(types: types, after: nil, limit: batchSize, recordingIn: building, session)
+                let (count, _) = try Self.replay(types: types, after: nil, since: stragglersSince, limit: batchSize, recordingIn: building, session)
                 caughtUp += count
                 if count < batchSize { break }
             }
@@ -169,12 +181,15 @@ public struct ProjectionRebuild: Sendable {
 
     /// Where the events a rebuild applied are listed, in its schema.
     static let appliedTable = "rebuild_applied"
+    /// How far before a rebuild's start an event the replay's position missed may have been archived.
+    static let stragglerWindow: TimeInterval = 300
 
-    /// Applies up to `limit` archived events after `position` (`nil`: any not applied yet), in each
-    /// partition's order, and lists them in `schema`'s table of applied events.
+    /// Applies up to `limit` archived events after `position` (`nil`: any archived since `since` and
+    /// not applied yet), in each partition's order, and lists them in `schema`'s table of applied events.
     static func replay(
         types: String,
         after position: ArchivePosition?,
+        since: String,
         limit: Int,
         recordingIn schema: String,
         _ session: PostgresSession
@@ -193,7 +208,11 @@ public struct ProjectionRebuild: Sendable {
                 ).records
             } else {
                 try session.query(
-                    "\(columns) WHERE a.event_type IN (\(types)) AND NOT EXISTS (SELECT 1 FROM \(schema).\(appliedTable) r WHERE r.event_id = a.event_id) \(order)"
+                    """
+                    \(columns) WHERE a.archived_at >= $1::timestamptz AND a.event_type IN (\(types))
+                    AND NOT EXISTS (SELECT 1 FROM \(schema).\(appliedTable) r WHERE r.event_id = a.event_id) \(order)
+                    """,
+                    [since]
                 ).records
             }
         var last = position

@@ -23,6 +23,8 @@ public enum ReadModelSchema {
         """,
         "CREATE INDEX IF NOT EXISTS event_archive_correlation ON event_archive (correlation_id)",
         "CREATE INDEX IF NOT EXISTS event_archive_position ON event_archive (topic, kafka_partition, kafka_offset, event_id)",
+        // A rebuild's catch-up looks at what was archived since it began.
+        "CREATE INDEX IF NOT EXISTS event_archive_archived_at ON event_archive (archived_at)",
         ProjectionDeadLetters.schema,
         """
         CREATE TABLE IF NOT EXISTS projection_positions (
