@@ -301,13 +301,7 @@ import Testing
         let command = CreateOrder(orderId: "o1", customerId: "c1", lines: [OrderItem(productId: "p-a", sku: "A", quantity: 1)], shippingAddress: .example, paymentToken: "tok_visa")
         // Straight to the saga, as if the cart role were down: the quote request goes nowhere, the
         // rest (its deadline's timer) where it is sent.
-        let record = InboundRecord(
-            topic: "souk.order.commands.v1", partition: 0, offset: 99, key: "o1", value: try command.encoded(),
-            headers: [
-                KafkaHeader(key: CloudEventHeader.type, string: CreateOrder.typeName), KafkaHeader(key: CloudEventHeader.id, string: "cmd-late"),
-                KafkaHeader(key: SoukHeader.actor, string: "system:flow-tests"),
-            ], timestamp: harness.now
-        )
+        let record = try straightToTheSaga(command, id: "cmd-late")
         let outputs = try await saga.process(record)
         #expect(outputs.contains { $0.topic == "souk.cart.quote-requests.v1" })
         for output in outputs where output.topic == TimerClient.defaultTopic { try await forward(output) }
@@ -475,13 +469,7 @@ import Testing
         try await product("A")
         try await cart("cart-1", [("A", 1)], coupon: "LAST")
         let command = CreateOrder(orderId: "o1", customerId: "c1", cartId: "cart-1", lines: [], shippingAddress: .example, paymentToken: "tok_visa")
-        let record = InboundRecord(
-            topic: "souk.order.commands.v1", partition: 0, offset: 98, key: "o1", value: try command.encoded(),
-            headers: [
-                KafkaHeader(key: CloudEventHeader.type, string: CreateOrder.typeName), KafkaHeader(key: CloudEventHeader.id, string: "cmd-slow"),
-                KafkaHeader(key: SoukHeader.actor, string: "system:flow-tests"),
-            ], timestamp: harness.now
-        )
+        let record = try straightToTheSaga(command, id: "cmd-slow")
         // The saga's checkout request is held back past the order's deadline; the timer goes out.
         let outputs = try await saga.process(record)
         let held = try #require(outputs.first { $0.topic == "souk.cart.checkout-requests.v1" })
@@ -546,13 +534,7 @@ import Testing
     @Test func anOperatorEndsAnOrderStuckWhileItIsPriced() async throws {
         try await stock("A", 10)
         let command = CreateOrder(orderId: "o1", customerId: "c1", lines: [OrderItem(productId: "p-a", sku: "A", quantity: 1)], shippingAddress: .example, paymentToken: "tok_visa")
-        let record = InboundRecord(
-            topic: "souk.order.commands.v1", partition: 0, offset: 97, key: "o1", value: try command.encoded(),
-            headers: [
-                KafkaHeader(key: CloudEventHeader.type, string: CreateOrder.typeName), KafkaHeader(key: CloudEventHeader.id, string: "cmd-stuck"),
-                KafkaHeader(key: SoukHeader.actor, string: "system:flow-tests"),
-            ], timestamp: harness.now
-        )
+        let record = try straightToTheSaga(command, id: "cmd-stuck")
         _ = try await saga.process(record)
         try await harness.send(UpdateOrderStatus(orderId: "o1", status: "failed", reason: "catalog down"), to: "souk.order.commands.v1")
         let rejection = try #require(try harness.events(CommandRejected.self).last)
@@ -567,5 +549,17 @@ import Testing
         try await place([OrderItem(productId: "p-a", sku: "A", quantity: 1)], cart: "cart-1")
         #expect(try harness.events(CommandRejected.self).map(\.field) == ["/cartId"])
         #expect(try harness.events(OrderCreated.self).isEmpty && carts.state("cart:cart-1")?.cart?.checkedOutBy == nil)
+    }
+
+    /// `command` as a record for the saga alone (offered by a trusted system), whose outputs the test
+    /// routes itself.
+    func straightToTheSaga(_ command: CreateOrder, id: String) throws -> InboundRecord {
+        InboundRecord(
+            topic: "souk.order.commands.v1", partition: 0, offset: 90, key: command.orderId, value: try command.encoded(),
+            headers: [
+                KafkaHeader(key: CloudEventHeader.type, string: CreateOrder.typeName), KafkaHeader(key: CloudEventHeader.id, string: id),
+                KafkaHeader(key: SoukHeader.actor, string: "system:flow-tests"),
+            ], timestamp: harness.now
+        )
     }
 }
