@@ -60,15 +60,20 @@ import TestSupport
     func applied(_ accepted: HTTPAnswer, via gateway: Gateway, _ headers: [String: String]) async throws -> String {
         #expect(accepted.status == 202, "\(accepted.body)")
         let body = try #require(try? JSONValue.parse(Array(accepted.body.utf8)))
-        let id = try #require(body["commandId"]?.stringValue)
+        let outcome = try await self.outcome(accepted, via: gateway, headers)
+        #expect(outcome?["status"]?.stringValue == "applied", "command \(body["commandId"]?.stringValue ?? "?"): \(String(describing: outcome))")
+        return try #require(body["key"]?.stringValue)
+    }
+
+    /// The outcome of the command a request was accepted with, once it is decided.
+    func outcome(_ accepted: HTTPAnswer, via gateway: Gateway, _ headers: [String: String]) async throws -> JSONValue? {
+        let id = try #require(json(accepted)?["commandId"]?.stringValue)
         var outcome: JSONValue?
         try await eventually("command \(id) has an outcome", timeout: .seconds(90), every: .zero) {
-            let answer = try await httpRequest("GET", "\(gateway.url)/api/commands/\(id)?wait=10s", headers: headers)
-            outcome = try? JSONValue.parse(Array(answer.body.utf8))
+            outcome = json(try await httpRequest("GET", "\(gateway.url)/api/commands/\(id)?wait=10s", headers: headers))
             return outcome?["status"]?.stringValue != "pending"
         }
-        #expect(outcome?["status"]?.stringValue == "applied", "command \(id): \(String(describing: outcome))")
-        return try #require(body["key"]?.stringValue)
+        return outcome
     }
 
     func json(_ answer: HTTPAnswer) -> JSONValue? { try? JSONValue.parse(Array(answer.body.utf8)) }
@@ -109,8 +114,7 @@ import TestSupport
         let stranger = try await customerHeaders("\(run)-stranger")
         #expect(try await httpRequest("GET", "\(api)/carts/\(cart)", headers: stranger).status == 404)
         let intrusion = try await httpRequest("PUT", "\(api)/carts/\(cart)/items", headers: stranger, body: #"{"productId":"\#(product)","quantity":5}"#)
-        let intrusionID = try #require(json(intrusion)?["commandId"]?.stringValue)
-        let refused = json(try await httpRequest("GET", "\(api)/commands/\(intrusionID)?wait=30s", headers: stranger))
+        let refused = try await outcome(intrusion, via: gateway, stranger)
         #expect(refused?["status"]?.stringValue == "rejected" && refused?["reason"]?.stringValue == "cart \(cart) belongs to another customer")
 
         // The customer saves a payment method: only a saved one of their own pays their orders.
@@ -127,12 +131,7 @@ import TestSupport
             try await httpRequest("POST", "\(api)/customers", headers: stranger, body: #"{"email":"\#(run)-x@example.com","name":"Lan"}"#), via: gateway, stranger
         )
         let foreign = try await httpRequest("POST", "\(api)/orders", headers: stranger, body: #"{"customerId":"\#(run)-stranger","lines":[{"productId":"\#(product)","sku":"\#(run)-SKU","quantity":1}],\#(address),"paymentToken":"tok_\#(run)"}"#)
-        let foreignID = try #require(json(foreign)?["commandId"]?.stringValue)
-        var foreignOutcome: JSONValue?
-        try await eventually("the stranger's order has an outcome", timeout: .seconds(90), every: .zero) {
-            foreignOutcome = json(try await httpRequest("GET", "\(api)/commands/\(foreignID)?wait=10s", headers: stranger))
-            return foreignOutcome?["status"]?.stringValue != "pending"
-        }
+        let foreignOutcome = try await outcome(foreign, via: gateway, stranger)
         #expect(foreignOutcome?["status"]?.stringValue == "rejected", "\(String(describing: foreignOutcome))")
         #expect(foreignOutcome?["reason"]?.stringValue == "the payment token is not a payment method customer \(run)-stranger saved")
         #expect(foreignOutcome?["field"]?.stringValue == "/paymentToken")
@@ -165,6 +164,10 @@ import TestSupport
         try await eventually("the cart shows it was checked out", timeout: .seconds(30)) {
             json(try await httpRequest("GET", "\(api)/carts/\(cart)", headers: me))?["checkedOutBy"]?.stringValue == order
         }
+        // It cannot be checked out again.
+        let again = try await httpRequest("POST", "\(api)/orders", headers: me, body: #"{"cartId":"\#(cart)",\#(address),"paymentToken":"tok_\#(run)"}"#)
+        let againOutcome = try await outcome(again, via: gateway, me)
+        #expect(againOutcome?["reason"]?.stringValue == "cart \(cart) was already checked out by order \(order)", "\(String(describing: againOutcome))")
         let history = json(try await httpRequest("GET", "\(api)/orders/\(order)/history", headers: me))
         guard case .array(let steps)? = history?["steps"] else { Issue.record("no history: \(String(describing: history))"); return }
         let names = steps.compactMap { step in step["event"]?.stringValue }
