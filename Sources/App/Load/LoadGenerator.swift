@@ -172,6 +172,11 @@ public struct LoadGenerator: Sendable {
             "no payment captured twice, no refund above its capture (\(tracker.paymentCount) payments)",
             "per SKU: initial = available + reserved + sold, reserved = 0, sold = fulfilled quantity (\(products.count) SKUs)",
         ]
+        let refusals = tracker.refusals
+        if !refusals.isEmpty {
+            let reasons = refusals.sorted { $0.value > $1.value }.prefix(3).map { "\($0.value) × \($0.key)" }.joined(separator: "; ")
+            checks.append("orders refused before they started (CommandRejected of CreateOrder): \(refusals.values.reduce(0, +)): \(reasons)")
+        }
         if let ledger = options.ledger {
             violations += try ledgerViolations(ledger)
             checks.append("sandbox gateway ledger: one authorization and at most one capture per payment, refunds ≤ capture")

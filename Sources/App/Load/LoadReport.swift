@@ -12,7 +12,7 @@ public struct LoadReport: Codable, Sendable {
     public var p50: Double
     public var p95: Double
     public var p99: Double
-    /// fulfilled, cancelled, failed → count.
+    /// fulfilled, cancelled, failed, refused (before it started) → count.
     public var terminal: [String: Int]
     /// Broken invariants; empty when every check held.
     public var violations: [String]
@@ -25,11 +25,11 @@ public struct LoadReport: Codable, Sendable {
     public var table: String {
         var lines = [
             "run \(run)",
-            "| orders | ended | seconds | orders/s | p50 ms | p95 ms | p99 ms | fulfilled | failed | cancelled |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| orders | ended | seconds | orders/s | p50 ms | p95 ms | p99 ms | fulfilled | failed | cancelled | refused |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             String(
-                format: "| %d | %d | %.1f | %.1f | %.0f | %.0f | %.0f | %d | %d | %d |", orders, ended, seconds, ordersPerSecond, p50, p95, p99,
-                terminal["fulfilled", default: 0], terminal["failed", default: 0], terminal["cancelled", default: 0]
+                format: "| %d | %d | %.1f | %.1f | %.0f | %.0f | %.0f | %d | %d | %d | %d |", orders, ended, seconds, ordersPerSecond, p50, p95, p99,
+                terminal["fulfilled", default: 0], terminal["failed", default: 0], terminal["cancelled", default: 0], terminal["refused", default: 0]
             ),
         ]
         lines += checks.map { "check: \($0)" }

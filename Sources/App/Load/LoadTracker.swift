@@ -29,6 +29,9 @@ final class LoadTracker: Sendable {
         var stock: [String: [Int]] = [:]
         /// Products the cart role priced (an item of it added to a probe cart).
         var priced: Set<String> = []
+        /// Orders the saga accepted, and why the others were refused.
+        var created: Set<String> = []
+        var refusals: [String: Int] = [:]
         /// Where each SKU's latest InventoryUpdated was read (named in a violation).
         var stockAt: [String: String] = [:]
     }
@@ -91,6 +94,14 @@ final class LoadTracker: Sendable {
         }
         let (key, value) = (event.key, event.value)
         switch event.type {
+        case OrderCreated.typeName: state.created.insert(key)
+        // Refused before it started (while it was priced): the rejection is the order's end. One that
+        // answers a copy of a CreateOrder whose order exists is not.
+        case CommandRejected.typeName:
+            if let event = try? CommandRejected.decode(value), event.commandType == CreateOrder.typeName, !state.created.contains(key) {
+                state.refusals[event.reason, default: 0] += 1
+                end(key, "refused")
+            }
         case OrderFulfilled.typeName: end(key, "fulfilled")
         case OrderCancelled.typeName: end(key, "cancelled")
         case OrderStatusUpdated.typeName:
@@ -127,6 +138,9 @@ final class LoadTracker: Sendable {
     var latestStock: [String: [Int]] { state.withLock { $0.derived.stock } }
     /// Order id → the first terminal state its events announced.
     var terminalStates: [String: String] { state.withLock { $0.derived.terminal.compactMapValues(\.first) } }
+
+    /// Why orders were refused before they started, with how many.
+    var refusals: [String: Int] { state.withLock { $0.derived.refusals } }
 
     var terminalCounts: [String: Int] {
         state.withLock { state in state.derived.terminal.values.reduce(into: [:]) { counts, statuses in counts[statuses[0], default: 0] += 1 } }
