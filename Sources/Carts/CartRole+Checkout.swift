@@ -45,20 +45,19 @@ extension CartRole {
         guard pending.answered(cart) else { return HandlerResult(state: .set(state)) }
 
         var changes: [String] = []
-        for line in cart.lines {
-            if let product = pending.quotes[line.productId], product.price.currency != cart.currency {
-                changes.append("\(line.sku) is now priced in \(product.price.currency), the cart in \(cart.currency), and left the cart")
-                cart.lines.removeAll { $0.productId == line.productId }
-            } else if let product = pending.quotes[line.productId] {
-                if product.price != line.unitPrice {
-                    changes.append("the price of \(line.sku) changed from \(line.unitPrice.amountMinor) to \(product.price.amountMinor) \(cart.currency)")
-                    cart.lines = cart.lines.map { $0.productId == line.productId ? with($0) { $0.unitPrice = product.price } : $0 }
-                }
-            } else {
-                changes.append("\(line.sku) is no longer sold and left the cart")
-                cart.lines.removeAll { $0.productId == line.productId }
+        for (index, line) in cart.lines.enumerated().reversed() {
+            guard let product = pending.quotes[line.productId], product.price.currency == cart.currency else {
+                let why = pending.quotes[line.productId].map { "is now priced in \($0.price.currency), the cart in \(cart.currency)," } ?? "is no longer sold"
+                changes.append("\(line.sku) \(why) and left the cart")
+                cart.lines.remove(at: index)
+                continue
+            }
+            if product.price != line.unitPrice {
+                changes.append("the price of \(line.sku) changed from \(line.unitPrice.amountMinor) to \(product.price.amountMinor) \(cart.currency)")
+                cart.lines[index].unitPrice = product.price
             }
         }
+        changes.reverse()
         if !changes.isEmpty { return try revise(cart, because: changes.joined(separator: "; "), pending, &state, context) }
         guard let coupon = cart.coupon, cart.couponUseCounted == false else { return try close(cart, pending, &state, context) }
         pending.claimedAt = context.now
@@ -84,18 +83,18 @@ extension CartRole {
     /// The checkout is refused with what changed; the cart shows what a next checkout would charge.
     private func revise(_ cart: Cart, because reason: String, _ pending: PendingCheckout, _ state: inout CartState, _ context: HandlerContext) throws -> HandlerResult<CartState> {
         state.checkout = nil
-        let refusal = CartCheckout(
-            orderId: pending.orderId, cartId: cart.cartId, refusal: "cart \(cart.cartId) changed since it was shown (\(reason)); check out again to pay what it shows now"
-        )
+        func refusal(_ why: String) -> CartCheckout { CartCheckout(orderId: pending.orderId, cartId: cart.cartId, refusal: why) }
         guard let totals = try? cart.totals(at: context.now) else {
             // New prices that take the total out of range: the cart stays as it was, and says why not.
-            return HandlerResult(state: .set(state), outputs: [try answer(with(refusal) { $0.refusal = "cart \(cart.cartId)'s total is out of range at today's prices" }, to: pending.replyTo)])
+            let outOfRange = refusal("cart \(cart.cartId)'s total is out of range at today's prices")
+            return HandlerResult(state: .set(state), outputs: [try answer(outOfRange, to: pending.replyTo)])
         }
+        let changed = refusal("cart \(cart.cartId) changed since it was shown (\(reason)); check out again to pay what it shows now")
         state.cart = cart
         let revised = CartRevised(
             cartId: cart.cartId, lines: cart.lines, couponCode: cart.coupon?.code, totals: totals, reason: reason.clipped(to: 2_000), revisedAt: context.now
         )
-        return HandlerResult(state: .set(state), outputs: [try checkoutEvent(revised, context), try answer(refusal, to: pending.replyTo)])
+        return HandlerResult(state: .set(state), outputs: [try checkoutEvent(revised, context), try answer(changed, to: pending.replyTo)])
     }
 
     private func close(_ cart: Cart, _ pending: PendingCheckout, _ state: inout CartState, _ context: HandlerContext) throws -> HandlerResult<CartState> {
@@ -147,11 +146,4 @@ extension CartRole {
     private func answer(_ checkout: CartCheckout, to address: ReplyAddress) throws -> OutboundMessage {
         try internalMessage(address.topic, key: address.key, CartCheckout.type, checkout)
     }
-}
-
-/// `value` changed by `change`.
-func with<T>(_ value: T, _ change: (inout T) -> Void) -> T {
-    var value = value
-    change(&value)
-    return value
 }

@@ -143,11 +143,10 @@ public struct OrderSagaRole: ContextRole {
             let pending = PendingOrder(
                 commandId: context.record.id, deadline: now + deadlines.reservation,
                 pricing: command.lines.isEmpty ? nil : OrderPricing(items: command.lines, trusted: context.record.actingSystem != nil),
-                cartId: command.lines.isEmpty ? command.cartId : nil,
                 awaitingPaymentMethod: context.record.actingSystem == nil
             )
             let state = OrderState(
-                pending: pending, customerId: command.customerId, paymentToken: command.paymentToken, address: command.shippingAddress, cartId: pending.cartId
+                pending: pending, customerId: command.customerId, paymentToken: command.paymentToken, address: command.shippingAddress, cartId: command.cartId
             )
             var outputs: [OutboundMessage]
             if pending.awaitingPaymentMethod {
@@ -157,7 +156,7 @@ public struct OrderSagaRole: ContextRole {
                         .replying(to: ReplyAddress(topic: topics.customerReplies, key: command.orderId))
                 ]
             } else {
-                outputs = try pricingRequests(pending, orderId: command.orderId, customerId: command.customerId)
+                outputs = try pricingRequests(state, orderId: command.orderId)
             }
             outputs.append(try deadlineTimer(command.orderId, at: pending.deadline, context))
             return HandlerResult(state: .set(state), outputs: outputs)
@@ -169,7 +168,7 @@ public struct OrderSagaRole: ContextRole {
             }
             pending.awaitingPaymentMethod = false
             state.pending = pending
-            return HandlerResult(state: .set(state), outputs: try pricingRequests(pending, orderId: answer.orderId, customerId: state.customerId))
+            return HandlerResult(state: .set(state), outputs: try pricingRequests(state, orderId: answer.orderId))
 
         case .quote(let quote):
             guard var state, var pending = state.pending, var pricing = pending.pricing, state.saga == nil, !pending.awaitingPaymentMethod else {
@@ -191,7 +190,7 @@ public struct OrderSagaRole: ContextRole {
             }
 
         case .checkout(let checkout):
-            guard let state, let pending = state.pending, pending.cartId == checkout.cartId, state.saga == nil, !pending.awaitingPaymentMethod else {
+            guard let state, let pending = state.pending, state.cartId == checkout.cartId, state.saga == nil, !pending.awaitingPaymentMethod else {
                 // A cart closed for an order that was refused meanwhile (its deadline passed) opens again;
                 // one this order already started from is a copy.
                 let startedFromIt = state?.saga != nil && state?.cartId == checkout.cartId
@@ -257,8 +256,8 @@ public struct OrderSagaRole: ContextRole {
                 guard sagaInput == .tick, let pending = state.pending, let orderId = context.record.key else { return HandlerResult() }
                 // A timer that went off early (a clock ahead of this one) is set again: firing removed it.
                 guard now >= pending.deadline else { return HandlerResult(outputs: [try deadlineTimer(orderId, at: pending.deadline, context)]) }
-                let waitedFor = pending.awaitingPaymentMethod ? "its payment method" : pending.cartId.map { "cart \($0)'s checkout" } ?? "its products' prices"
-                let field = pending.awaitingPaymentMethod ? "/paymentToken" : pending.cartId == nil ? "/lines" : "/cartId"
+                let waitedFor = pending.awaitingPaymentMethod ? "its payment method" : state.cartId.map { "cart \($0)'s checkout" } ?? "its products' prices"
+                let field = pending.awaitingPaymentMethod ? "/paymentToken" : state.cartId == nil ? "/lines" : "/cartId"
                 return try refuse(pending, orderId: orderId, PricingRefusal("the order could not be priced in time (\(waitedFor) went unanswered); place it again", field: field))
             }
             if let note { saga.note(note, at: now) }
@@ -302,15 +301,16 @@ public struct OrderSagaRole: ContextRole {
     }
 
     /// What prices the order: a quote per product, or the cart's checkout.
-    private func pricingRequests(_ pending: PendingOrder, orderId: String, customerId: String) throws -> [OutboundMessage] {
+    private func pricingRequests(_ state: OrderState, orderId: String) throws -> [OutboundMessage] {
         let replies = ReplyAddress(topic: topics.cartReplies, key: orderId)
-        if let cartId = pending.cartId {
+        if let cartId = state.cartId {
+            let checkout = CheckoutCart(orderId: orderId, cartId: cartId, customerId: state.customerId)
             return [
-                try events.internalMessage(topics.checkoutRequests, key: cartId, type: CheckoutCart.type, CheckoutCart(orderId: orderId, cartId: cartId, customerId: customerId))
+                try events.internalMessage(topics.checkoutRequests, key: cartId, type: CheckoutCart.type, checkout)
                     .replying(to: replies)
             ]
         }
-        return try (pending.pricing?.productIds ?? []).map { productId in
+        return try (state.pending?.pricing?.productIds ?? []).map { productId in
             try events.internalMessage(topics.quoteRequests, key: productId, type: QuoteRequest.type, QuoteRequest(orderId: orderId, productId: productId))
                 .replying(to: replies)
         }
@@ -485,10 +485,8 @@ public struct OrderState: Codable, Sendable, Equatable {
 public struct PendingOrder: Codable, Sendable, Equatable {
     public var commandId: String
     public var deadline: Date
-    /// The order's own lines and the catalog's answers so far (`nil`: a cart's checkout).
+    /// The order's own lines and the catalog's answers so far (`nil`: a cart's checkout, `OrderState.cartId`).
     public var pricing: OrderPricing?
-    /// The cart the order checks out.
-    public var cartId: String?
     /// Whether the payment token still waits for the customer's word that it is a method they saved.
     public var awaitingPaymentMethod: Bool
 }

@@ -99,7 +99,7 @@ public struct SagaTimeline: Sendable {
         let saga = state?.saga
         let running = saga.map { !$0.status.isTerminal } ?? false
         if saga == nil, let pending = state?.pending {
-            let waiting = pending.awaitingPaymentMethod ? "the customer's word on the payment method" : pending.cartId.map { "cart \($0)'s checkout" } ?? "the catalog's prices"
+            let waiting = pending.awaitingPaymentMethod ? "the customer's word on the payment method" : state?.cartId.map { "cart \($0)'s checkout" } ?? "the catalog's prices"
             return Timeline(orderId: orderId, steps: steps, status: "being priced", waitingFor: waiting, deadline: pending.deadline.rfc3339)
         }
         return Timeline(
