@@ -12,7 +12,7 @@ import Streams
 extension CartRole {
     func checkout(_ request: CheckoutCart, answeringTo address: ReplyAddress, _ state: inout CartState) throws -> HandlerResult<CartState> {
         func refuse(_ reason: String) throws -> HandlerResult<CartState> {
-            HandlerResult(outputs: [try answer(CartCheckout(orderId: request.orderId, cartId: request.cartId, refusal: reason), to: address)])
+            HandlerResult(outputs: [try outputs.answer(CartCheckout(orderId: request.orderId, cartId: request.cartId, refusal: reason), to: address)])
         }
         guard let cart = state.cart else { return try refuse("unknown cart \(request.cartId)") }
         guard cart.customerId == request.customerId else { return try refuse("cart \(cart.cartId) belongs to another customer") }
@@ -87,14 +87,14 @@ extension CartRole {
         guard let totals = try? cart.totals(at: context.now) else {
             // New prices that take the total out of range: the cart stays as it was, and says why not.
             let outOfRange = refusal("cart \(cart.cartId)'s total is out of range at today's prices")
-            return HandlerResult(state: .set(state), outputs: [try answer(outOfRange, to: pending.replyTo)])
+            return HandlerResult(state: .set(state), outputs: [try outputs.answer(outOfRange, to: pending.replyTo)])
         }
         let changed = refusal("cart \(cart.cartId) changed since it was shown (\(reason)); check out again to pay what it shows now")
         state.cart = cart
         let revised = CartRevised(
             cartId: cart.cartId, lines: cart.lines, couponCode: cart.coupon?.code, totals: totals, reason: reason.clipped(to: 2_000), revisedAt: context.now
         )
-        return HandlerResult(state: .set(state), outputs: [try checkoutEvent(revised, context), try answer(changed, to: pending.replyTo)])
+        return HandlerResult(state: .set(state), outputs: [try checkoutEvent(revised, context), try outputs.answer(changed, to: pending.replyTo)])
     }
 
     private func close(_ cart: Cart, _ pending: PendingCheckout, _ state: inout CartState, _ context: HandlerContext) throws -> HandlerResult<CartState> {
@@ -113,7 +113,7 @@ extension CartRole {
             discount: totals.discount, total: totals.total, couponCode: cart.coupon?.code
         )
         let event = CartCheckedOut(cartId: cart.cartId, orderId: pending.orderId, couponCode: cart.coupon?.code, totals: totals, checkedOutAt: context.now)
-        return HandlerResult(state: .set(state), outputs: [try checkoutEvent(event, context), try answer(checkout, to: pending.replyTo)])
+        return HandlerResult(state: .set(state), outputs: [try checkoutEvent(event, context), try outputs.answer(checkout, to: pending.replyTo)])
     }
 
     /// A checkout's event starts a chain of its own (its causation still leads back to the order):
@@ -141,9 +141,5 @@ extension CartRole {
             outputs.append(try internalMessage(topics.couponClaims, key: coupon.code, CouponRelease.type, release))
         }
         return HandlerResult(state: .set(state), outputs: outputs)
-    }
-
-    private func answer(_ checkout: CartCheckout, to address: ReplyAddress) throws -> OutboundMessage {
-        try internalMessage(address.topic, key: address.key, CartCheckout.type, checkout)
     }
 }

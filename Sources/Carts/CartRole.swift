@@ -120,7 +120,7 @@ public struct CartRole: ContextRole {
                 quote.price = product.price
                 quote.weightGrams = product.weightGrams
             }
-            return HandlerResult(outputs: [try internalMessage(address.topic, key: address.key, ProductQuote.type, quote)])
+            return HandlerResult(outputs: [try outputs.answer(quote, to: address)])
 
         // MARK: Coupons, on the coupon's partition
         case .couponClaim(let claim):

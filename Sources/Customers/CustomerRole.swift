@@ -124,7 +124,7 @@ public struct CustomerRole: ContextRole {
                     "the payment token is not a payment method customer \(check.customerId) saved"
                 }
             let answer = PaymentMethodAnswer(orderId: check.orderId, refusal: refusal, field: state.profile == nil ? "/customerId" : "/paymentToken")
-            return HandlerResult(outputs: [try internalMessage(address.topic, key: address.key, PaymentMethodAnswer.type, answer)])
+            return HandlerResult(outputs: [try outputs.answer(answer, to: address)])
 
         case .updateBilling(let command):
             guard state.profile != nil else { return unknown(commandId, command) }

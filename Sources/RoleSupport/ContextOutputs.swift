@@ -68,6 +68,11 @@ public struct ContextOutputs: Sendable {
         return [message]
     }
 
+    /// A role-internal answer, sent where its request asked (the request's `ReplyAddress`).
+    public func answer<Message: InternalMessage>(_ message: Message, to address: ReplyAddress) throws -> OutboundMessage {
+        try internalMessage(address.topic, key: address.key, type: Message.type, message)
+    }
+
     /// A role-internal message (a claim, a lookup) on one of its repartition topics.
     public func internalMessage(_ topic: String, key: String, type: String, _ message: some Encodable) throws -> OutboundMessage {
         OutboundMessage(topic: topic, key: key, type: type, value: try SoukJSON.encode(message))
