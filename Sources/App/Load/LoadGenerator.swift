@@ -326,8 +326,7 @@ public struct LoadGenerator: Sendable {
                 try await send(producer, AddItemToCart(cartId: probe(product), productId: product.productId, quantity: 1), to: Topics.cartCommands)
             }
             try await producer.flush()
-            let wave = ContinuousClock.now + .seconds(2)
-            while ContinuousClock.now < wave, !tracker.pricedSeen(unpriced.map(\.productId)) { try await Task.sleep(for: .milliseconds(50)) }
+            try? await waitUntil("the cart role prices this wave", timeout: .seconds(2)) { tracker.pricedSeen(unpriced.map(\.productId)) }
         }
     }
 
